@@ -1,0 +1,62 @@
+"""Errors raised by blocks, marked transient or terminal.
+
+Retry and fallback policy reads the error's type, never its message::
+
+    PipelineBlockError
+    ├── TransientServiceError        retry later / fall back / queue
+    │   ├── EmbedderUnavailable      (also a ConnectionError)
+    │   └── StoreUnavailable         (also a ConnectionError)
+    └── TerminalServiceError         stop and tell a person
+        ├── EmbedderRejected         (bad credentials, bad request, bad answer)
+        ├── StoreSchemaMismatch      (existing collection differs; nothing changed)
+        └── StagingUnreadable        (a staging location that cannot be read)
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "PipelineBlockError",
+    "TransientServiceError",
+    "TerminalServiceError",
+    "EmbedderUnavailable",
+    "EmbedderRejected",
+    "StoreUnavailable",
+    "StoreSchemaMismatch",
+    "StagingUnreadable",
+]
+
+
+class PipelineBlockError(Exception):
+    """Base of every error a block raises on purpose."""
+
+    transient: bool = False
+
+
+class TransientServiceError(PipelineBlockError):
+    """The service may answer later: retry, fall back or queue."""
+
+    transient = True
+
+
+class TerminalServiceError(PipelineBlockError):
+    """Retrying will not help: a person must act."""
+
+
+class EmbedderUnavailable(TransientServiceError, ConnectionError):
+    """The embedding service did not answer usefully (outage, 5xx, timeout)."""
+
+
+class EmbedderRejected(TerminalServiceError, ValueError):
+    """The embedding service refused the request or answered nonsense."""
+
+
+class StoreUnavailable(TransientServiceError, ConnectionError):
+    """The vector store is unreachable, timing out or answering 5xx."""
+
+
+class StoreSchemaMismatch(TerminalServiceError, ValueError):
+    """An existing collection is configured differently from what we need."""
+
+
+class StagingUnreadable(TerminalServiceError, OSError):
+    """A staging location is missing or cannot be read."""

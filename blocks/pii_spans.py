@@ -1,0 +1,99 @@
+"""Deciding what to replace: merging context hits, detections and the keep-list.
+
+Rules, in order:
+
+1. A generic detection that overlaps a protected span (``pii_keep_list``) is
+   dropped: support identifiers survive even where a recognizer mistakes them
+   for a phone number.
+2. Context hits are never dropped: a value of the case's own people goes even
+   when it looks like a protected token.
+3. Overlapping findings merge into one covering both, so no fragment of either
+   survives ("john.smith" from a context name inside "john.smith@other.org"
+   becomes one e-mail address). The merged finding takes the entity and value
+   of its longest part (a context hit on ties).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from blocks.pii_keep_list import KeepList
+
+__all__ = ["Finding", "resolve", "rewrite"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A span to replace, its entity and the normalised value it stands for."""
+
+    start: int
+    end: int
+    entity: str
+    key: str
+    from_context: bool = False
+
+
+def resolve(
+    context_hits: Iterable[Finding],
+    detections: Iterable[Finding],
+    protected: Sequence[tuple[int, int]],
+) -> list[Finding]:
+    """Sorted, non-overlapping findings to replace (rules in the module docstring)."""
+    kept = [d for d in detections if not KeepList.overlaps(protected, d.start, d.end)]
+    candidates = sorted([*context_hits, *kept], key=lambda f: (f.start, -f.end))
+    merged: list[Finding] = []
+    for finding in candidates:
+        if merged and finding.start < merged[-1].end:
+            merged[-1] = _union(merged[-1], finding)
+        else:
+            merged.append(finding)
+    return merged
+
+
+def _union(a: Finding, b: Finding) -> Finding:
+    rank_a = (a.end - a.start, a.from_context)
+    rank_b = (b.end - b.start, b.from_context)
+    label = a if rank_a >= rank_b else b
+    return Finding(
+        start=min(a.start, b.start),
+        end=max(a.end, b.end),
+        entity=label.entity,
+        key=label.key,
+        from_context=a.from_context or b.from_context,
+    )
+
+
+def rewrite(
+    text: str,
+    bounds: Sequence[tuple[int, int]],
+    findings: Sequence[Finding],
+    token: Callable[[Finding], str],
+) -> tuple[list[str], int]:
+    """Rewrite each ``text[start:end]`` of ``bounds`` with its findings replaced.
+
+    ``bounds`` are sorted, non-overlapping pieces of ``text`` (the fields that
+    were joined into it). A finding crossing a boundary is cut at it and
+    replaced in each piece. Returns the pieces and the number of replacements.
+    """
+    pieces: list[str] = []
+    replaced = 0
+    index = 0
+    for start, end in bounds:
+        while index < len(findings) and findings[index].end <= start:
+            index += 1
+        out: list[str] = []
+        cursor = start
+        scan = index
+        while scan < len(findings) and findings[scan].start < end:
+            finding = findings[scan]
+            cut_start, cut_end = max(finding.start, start), min(finding.end, end)
+            if cut_start < cut_end:
+                out.append(text[cursor:cut_start])
+                out.append(token(finding))
+                cursor = cut_end
+                replaced += 1
+            scan += 1
+        out.append(text[cursor:end])
+        pieces.append("".join(out))
+    return pieces, replaced

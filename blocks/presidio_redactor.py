@@ -1,0 +1,313 @@
+"""``PresidioRedactor``: presidio recognizers plus context-aware removal.
+
+Per case, all free-text values (case fields and every element of the
+child-table lists) are joined and searched once:
+
+1. the case's own context values (``schemas.context``) in all their variants
+   (``pii_context_matcher``): a hard guarantee, never overridden;
+2. presidio pattern recognizers on a blank spaCy pipeline (``pii_recognizers``)
+   for third-party e-mail addresses, phone numbers, cards, IBANs, SSNs, IPs,
+   and PERSON etc. when an installed spaCy NER model is configured;
+3. the keep-list (``pii_keep_list``) drops detections of step 2 that overlap
+   support identifiers (serials, part numbers, error codes, versions...);
+
+then the merged findings (``pii_spans``) are replaced by placeholders or keyed
+pseudonyms (``pii_operators``). presidio is imported on first use only.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import phonenumbers
+import pyarrow as pa
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
+
+from blocks.errors import TerminalServiceError
+from blocks.pii_context_matcher import ContextMatcher
+from blocks.pii_keep_list import DEFAULT_KEEP_PATTERNS, KeepList, compile_keep_patterns
+from blocks.pii_operators import Replacer, normalise_value
+from blocks.pii_redactor import PiiRedactor
+from blocks.pii_spans import Finding, resolve, rewrite
+from schemas.context import CONTEXT_COLUMNS
+from schemas.fields import FREE_TEXT_PROPERTIES
+
+if TYPE_CHECKING:
+    from blocks.pii_recognizers import PiiAnalyzer
+
+os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+
+__all__ = ["DEFAULT_ENTITIES", "DEFAULT_PHONE_REGIONS", "PiiRedactionError", "PresidioRedactor"]
+
+logger = logging.getLogger(__name__)
+
+#: Detected without context. PERSON needs ``spacy_model``; it is skipped otherwise.
+DEFAULT_ENTITIES: tuple[str, ...] = (
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "CREDIT_CARD",
+    "IBAN_CODE",
+    "US_SSN",
+    "IP_ADDRESS",
+    "PERSON",
+)
+
+#: presidio's default phone regions without CA (it shares the US numbering plan).
+DEFAULT_PHONE_REGIONS: tuple[str, ...] = ("US", "GB", "DE", "FR", "IL", "IN", "BR")
+
+_FIELD_SEPARATOR = "\n\n"
+_MATCHER_CACHE_SIZE = 4096
+_FREE_TEXT = frozenset(FREE_TEXT_PROPERTIES)
+_CONTEXT = frozenset(CONTEXT_COLUMNS)
+
+
+class PiiRedactionError(TerminalServiceError, ValueError):
+    """A batch could not be redacted. Names case ids and columns, never text."""
+
+
+class PresidioRedactor(PiiRedactor):
+    """Removes PII with presidio recognizers and the case's own context values.
+
+    Works offline: presidio runs on a blank spaCy pipeline unless an installed
+    spaCy NER package is named in ``spacy_model``.
+
+    Example:
+        ```python
+        from blocks.presidio_redactor import PresidioRedactor
+
+        redactor = PresidioRedactor.load("default")
+        clean = redactor.redact(batch)
+        ```
+    """
+
+    _block_type_name = "Presidio Redactor"
+    _description = "PII removal with presidio recognizers plus context-aware removal of the case's own people."
+
+    entities: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_ENTITIES),
+        description=(
+            "presidio entities detected without context: EMAIL_ADDRESS, PHONE_NUMBER, CREDIT_CARD, "
+            "IBAN_CODE, US_SSN, IP_ADDRESS, URL; PERSON, LOCATION, ORGANIZATION, NRP only with spacy_model."
+        ),
+    )
+    score_threshold: float = Field(
+        default=0.4,
+        ge=0.0,
+        le=1.0,
+        description="Minimum presidio score of a detection (0.4 keeps phone numbers without context words).",
+    )
+    operator: Literal["placeholder", "pseudonym"] = Field(
+        default="placeholder",
+        description="'placeholder' writes <PERSON>; 'pseudonym' writes <PERSON_3f2a>, a keyed hash per case and value.",
+    )
+    pseudonym_key: SecretStr | None = Field(
+        default=None,
+        description="Secret HMAC key for the 'pseudonym' operator (required by it).",
+    )
+    keep_patterns: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_KEEP_PATTERNS),
+        description=(
+            "Regexes of protected tokens (serials, part numbers, error codes, versions, case and work-order "
+            "numbers); detections overlapping them are dropped. A named group 'keep' protects only itself."
+        ),
+    )
+    spacy_model: str | None = Field(
+        default=None,
+        description="Installed spaCy NER package (e.g. 'en_core_web_sm') to detect PERSON etc.; empty = blank pipeline.",
+    )
+    phone_regions: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_PHONE_REGIONS),
+        description="Regions whose national phone formats are recognized (ISO 3166 codes).",
+    )
+
+    _analyzer: Any = PrivateAttr(default=None)
+    _analyzer_config: Any = PrivateAttr(default=None)
+    _matchers: Any = PrivateAttr(default_factory=OrderedDict)
+
+    @field_validator("keep_patterns")
+    @classmethod
+    def _patterns_compile(cls, patterns: list[str]) -> list[str]:
+        compile_keep_patterns(patterns)
+        return patterns
+
+    @field_validator("phone_regions")
+    @classmethod
+    def _regions_known(cls, regions: list[str]) -> list[str]:
+        unknown = [r for r in regions if r not in phonenumbers.SUPPORTED_REGIONS]
+        if unknown:
+            raise ValueError(f"phone_regions: unknown region codes {unknown}; expected ISO 3166 codes like 'US'")
+        return regions
+
+    @model_validator(mode="after")
+    def _pseudonym_has_key(self) -> PresidioRedactor:
+        if self.operator == "pseudonym" and (
+            self.pseudonym_key is None or not self.pseudonym_key.get_secret_value()
+        ):
+            raise ValueError("operator 'pseudonym' needs pseudonym_key (expected a non-empty secret, got none)")
+        return self
+
+    # --- public API -----------------------------------------------------------------
+
+    def redact(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Redact one batch; never raises with PII in the message."""
+        schema = batch.schema
+        if "case_id" not in schema.names:
+            raise PiiRedactionError(f"batch has no column 'case_id' (expected string case ids; got {schema.names})")
+        text_columns = [name for name in schema.names if name in _FREE_TEXT]
+        for name in text_columns:
+            _check_text_type(name, schema.field(name).type)
+        context_columns = [name for name in schema.names if name in _CONTEXT]
+        for name in context_columns:
+            _check_context_type(name, schema.field(name).type)
+
+        analyzer = self._get_analyzer()
+        keep = KeepList(self.keep_patterns)
+        replacer = Replacer(self.operator, self._key_bytes())
+
+        case_ids = batch.column("case_id").to_pylist()
+        texts = {name: batch.column(name).to_pylist() for name in text_columns}
+        contexts = {name: batch.column(name).to_pylist() for name in context_columns}
+        removed: list[int] = []
+        for row, case_id in enumerate(case_ids):
+            try:
+                context = {name: contexts[name][row] for name in context_columns}
+                removed.append(self._redact_case(str(case_id), texts, row, context, analyzer, keep, replacer))
+            except Exception as exc:  # never chain: the cause may quote the text
+                raise PiiRedactionError(
+                    f"PII redaction failed for case_id={case_id!r} in columns "
+                    f"{text_columns} ({type(exc).__name__})"
+                ) from None
+
+        columns, fields = [], []
+        for field in schema:
+            if field.name in _CONTEXT:
+                continue
+            fields.append(field)
+            if field.name in texts:
+                columns.append(pa.array(texts[field.name], type=field.type))
+            else:
+                columns.append(batch.column(field.name))
+        fields.append(pa.field("pii_entities_removed", pa.int32(), nullable=False))
+        columns.append(pa.array(removed, type=pa.int32()))
+        logger.debug("Redacted %d cases, %d PII entities removed", len(removed), sum(removed))
+        return pa.RecordBatch.from_arrays(columns, schema=pa.schema(fields, metadata=schema.metadata))
+
+    # --- internals ------------------------------------------------------------------
+
+    def _redact_case(
+        self,
+        case_id: str,
+        texts: dict[str, list],
+        row: int,
+        context: dict[str, Sequence[str | None] | None],
+        analyzer: PiiAnalyzer,
+        keep: KeepList,
+        replacer: Replacer,
+    ) -> int:
+        """Redact one case in place in ``texts``; return the number of replacements."""
+        segments: list[str] = []
+        slots: list[tuple[str, int | None]] = []
+        for name, values in texts.items():
+            value = values[row]
+            if isinstance(value, str):
+                if value:
+                    segments.append(value)
+                    slots.append((name, None))
+            elif value is not None:
+                for index, item in enumerate(value):
+                    if item:
+                        segments.append(item)
+                        slots.append((name, index))
+        if not segments:
+            return 0
+
+        joined = _FIELD_SEPARATOR.join(segments)
+        bounds, cursor = [], 0
+        for segment in segments:
+            bounds.append((cursor, cursor + len(segment)))
+            cursor += len(segment) + len(_FIELD_SEPARATOR)
+
+        hits = self._matcher(context).find(joined)
+        protected = functools.cache(lambda: keep.spans(joined))
+        detections = [
+            Finding(r.start, r.end, r.entity_type, normalise_value(r.entity_type, joined[r.start : r.end]))
+            for r in analyzer.analyze(joined, protected)
+        ]
+        findings = resolve(hits, detections, protected() if detections else [])
+        if not findings:
+            return 0
+
+        pieces, count = rewrite(joined, bounds, findings, lambda f: replacer.token(f.entity, f.key, case_id))
+        for (name, index), piece in zip(slots, pieces):
+            if index is None:
+                texts[name][row] = piece
+            else:
+                items = texts[name][row]
+                if not isinstance(items, list):
+                    items = texts[name][row] = list(items)
+                items[index] = piece
+        return count
+
+    def _matcher(self, context: dict[str, Sequence[str | None] | None]) -> ContextMatcher:
+        """The case's context matcher, cached: cases often share their people."""
+        key = tuple((name, tuple(values or ())) for name, values in sorted(context.items()))
+        cache: OrderedDict = self._matchers
+        matcher = cache.get(key)
+        if matcher is None:
+            matcher = ContextMatcher.from_context(context)
+            cache[key] = matcher
+            if len(cache) > _MATCHER_CACHE_SIZE:
+                cache.popitem(last=False)
+        else:
+            cache.move_to_end(key)
+        return matcher
+
+    def _get_analyzer(self) -> PiiAnalyzer:
+        """Build presidio once per instance (again only if its settings change)."""
+        config = (tuple(self.entities), self.score_threshold, self.spacy_model, tuple(self.phone_regions))
+        if self._analyzer is None or self._analyzer_config != config:
+            from blocks.pii_recognizers import build_analyzer
+
+            self._analyzer = build_analyzer(
+                self.entities,
+                score_threshold=self.score_threshold,
+                phone_regions=self.phone_regions,
+                spacy_model=self.spacy_model,
+            )
+            self._analyzer_config = config
+        return self._analyzer
+
+    def _key_bytes(self) -> bytes | None:
+        if self.pseudonym_key is None:
+            return None
+        return self.pseudonym_key.get_secret_value().encode()
+
+
+def _is_string(data_type: pa.DataType) -> bool:
+    return pa.types.is_string(data_type) or pa.types.is_large_string(data_type)
+
+
+def _is_string_list(data_type: pa.DataType) -> bool:
+    return (pa.types.is_list(data_type) or pa.types.is_large_list(data_type)) and _is_string(
+        data_type.value_type
+    )
+
+
+def _check_text_type(name: str, data_type: pa.DataType) -> None:
+    if not (_is_string(data_type) or _is_string_list(data_type)):
+        raise PiiRedactionError(
+            f"free-text column {name!r} has type {data_type}; expected string or list<string>"
+        )
+
+
+def _check_context_type(name: str, data_type: pa.DataType) -> None:
+    all_null = pa.types.is_null(data_type) or (
+        (pa.types.is_list(data_type) or pa.types.is_large_list(data_type)) and pa.types.is_null(data_type.value_type)
+    )
+    if not (_is_string_list(data_type) or all_null):
+        raise PiiRedactionError(f"context column {name!r} has type {data_type}; expected list<string>")

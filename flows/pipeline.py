@@ -1,0 +1,322 @@
+"""The ``case_vector_pipeline`` flow: one task per stage, lineage after each.
+
+A run owns ``<home>/runs/<run_id>/``: a DuckDB work file, one Parquet
+checkpoint per stage and ``manifest.json``, rewritten after every stage, that
+records what is done. ``resume_run_id`` continues a failed run from its last
+good checkpoint with the same window. Only one run at a time holds the
+pipeline lock in the lineage database.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
+
+from flows.config import PipelineBlocks, load_blocks
+from flows.lineage_recording import (
+    now_utc,
+    record_embedded,
+    record_loaded,
+    record_quarantine,
+    record_redacted,
+    record_selected,
+)
+from flows.run_state import RunManifest, open_work_db, prune_runs
+from schemas.settings import DateWindow
+from stages.changes import plan_changes
+from stages.compose import compose_cases
+from stages.embed import embed_cases
+from stages.errors import NothingToResume, RunLocked
+from stages.extract import extract_window, register_checked_views
+from stages.load import load_cases
+from stages.progress import Progress, SilentProgress
+from stages.reconcile import compare_counts, staging_counts
+
+__all__ = ["case_vector_pipeline", "run_pipeline", "PIPELINE_LOCK"]
+
+log = logging.getLogger(__name__)
+PIPELINE_LOCK = "case_vector_pipeline"
+_TASK = dict(cache_policy=NO_CACHE, persist_result=False)
+
+
+@task(name="extract", **_TASK)
+def extract_task(con, present, window, run_dir):
+    return extract_window(con, present, window, run_dir / "extract")
+
+
+@task(name="compose", **_TASK)
+def compose_task(con, run_dir, settings):
+    return compose_cases(con, run_dir / "extract", run_dir / "compose.parquet",
+                         task_types=tuple(settings.task_types), max_text_chars=settings.max_text_chars)
+
+
+@task(name="changes", **_TASK)
+def changes_task(con, run_dir, lineage, compose_path):
+    import pyarrow.parquet as pq
+
+    ids = pq.read_table(compose_path, columns=["case_id"]).column("case_id").to_pylist()
+    state = lineage.lineage_state(ids)
+    return plan_changes(con, compose_path, state, run_dir / "changes.parquet")
+
+
+@task(name="redact", **_TASK)
+def redact_task(con, run_dir, redactor, settings, progress):
+    from stages.redact import redact_cases
+
+    return redact_cases(con, run_dir / "changes.parquet", run_dir / "redact.parquet", redactor,
+                        batch_size=settings.batch_size, max_text_chars=settings.max_text_chars, progress=progress)
+
+
+@task(name="embed", **_TASK)
+def embed_task(run_dir, primary, fallback, settings, progress):
+    return embed_cases(run_dir / "redact.parquet", run_dir / "embed.parquet", primary, fallback,
+                       batch_size=settings.batch_size, request_size=settings.embed_batch_size, progress=progress)
+
+
+@task(name="load", **_TASK)
+def load_task(run_dir, store, primary, fallback, run_id, settings, progress):
+    sizes = {"primary": primary.vector_size}
+    if fallback is not None:
+        sizes["fallback"] = fallback.vector_size
+    with store:
+        store.ensure_schema(sizes)
+        return load_cases(store, run_dir / "changes.parquet", run_dir / "redact.parquet", run_dir / "embed.parquet",
+                          run_dir / "load.parquet", run_id=run_id, batch_size=settings.load_batch_size, progress=progress)
+
+
+@task(name="reconcile_counts", **_TASK)
+def reconcile_counts_task(con, present, lineage, store):
+    register_checked_views(con, present)
+    with store:
+        report = compare_counts(staging_counts(con), lineage.stage_status_counts(), store.count())
+    report.counts["quarantined_open"] = len(lineage.unresolved_failures("extract"))
+    return report
+
+
+def _call(stage_task, *args):
+    """Run a stage as a Prefect task inside a flow run, as a plain function outside one.
+
+    Outside a flow (benchmarks, library use) a task call would start a
+    temporary Prefect server just to record it; the stage itself needs none.
+    """
+    if FlowRunContext.get() is not None:
+        return stage_task(*args)
+    return stage_task.fn(*args)
+
+
+def _default_window(blocks: PipelineBlocks, start: datetime | None, end: datetime | None) -> DateWindow:
+    if start is None:
+        last = blocks.lineage.last_successful_run(PIPELINE_LOCK)
+        hwm = (last or {}).get("high_water_mark")
+        start = (hwm - blocks.settings.overlap) if hwm else blocks.settings.initial_start
+    return DateWindow(start=start, end=end or now_utc() + timedelta(seconds=1))
+
+
+def _acquire(blocks: PipelineBlocks, owner: str, wait: bool) -> None:
+    deadline = time.monotonic() + blocks.settings.lock_ttl_seconds
+    while not blocks.lineage.acquire_lock(PIPELINE_LOCK, owner, blocks.settings.lock_ttl_seconds):
+        if not wait or time.monotonic() > deadline:
+            raise RunLocked(PIPELINE_LOCK, blocks.lineage.lock_holder(PIPELINE_LOCK))
+        time.sleep(2)
+
+
+def run_pipeline(
+    blocks: PipelineBlocks,
+    *,
+    window_start: datetime | None = None,
+    window_end: datetime | None = None,
+    resume_run_id: str | None = None,
+    wait_for_lock: bool = False,
+    progress: Progress | None = None,
+    stop_after: str | None = None,
+) -> dict:
+    """Run (or resume) the pipeline with ``blocks``; returns the run summary.
+
+    ``stop_after`` ends the run after the named stage as if it had been
+    killed there (the run stays ``running`` in lineage): it is how tests
+    and operators rehearse a resume.
+    """
+    progress = progress or SilentProgress()
+    lineage = blocks.lineage
+    lineage.ensure_schema()
+    runs_dir = blocks.home / "runs"
+    if resume_run_id:
+        manifest = RunManifest.load(runs_dir / resume_run_id)
+        if manifest is None:
+            raise NothingToResume(f"run {resume_run_id!r} has no manifest under {runs_dir}; nothing to resume")
+        run_id, window = manifest.run_id, manifest.window
+    else:
+        run_id = f"{now_utc():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        window = _default_window(blocks, window_start, window_end)
+        manifest = RunManifest.create(runs_dir / run_id, run_id, window)
+    run_dir = manifest.run_dir
+    previous_hwm = (lineage.last_successful_run(PIPELINE_LOCK) or {}).get("high_water_mark")
+    _acquire(blocks, run_id, wait_for_lock)
+    try:
+        if not resume_run_id:
+            lineage.start_run(run_id, flow_name=PIPELINE_LOCK, window_start=window.start, window_end=window.end,
+                              parameters={"resume": False})
+        summary = _run_stages(blocks, manifest, window, progress, stop_after)
+        if summary.get("stopped_after"):
+            return summary
+        seen = summary["high_water_mark"] and datetime.fromisoformat(summary["high_water_mark"])
+        hwm = max(h for h in (seen, previous_hwm) if h) if (seen or previous_hwm) else None
+        lineage.finish_run(run_id, status="completed", high_water_mark=hwm, summary=summary)
+        prune_runs(runs_dir, blocks.settings.retention_days, keep={run_id})
+        return summary
+    except BaseException as exc:
+        lineage.finish_run(run_id, status="failed", summary={"error": type(exc).__name__, "stages": manifest.stages})
+        raise
+    finally:
+        lineage.release_lock(PIPELINE_LOCK, run_id)
+
+
+def _timed(manifest: RunManifest, name: str, fn, make_stats) -> object:
+    """Run a stage unless the manifest says it is done; record its figures."""
+    if manifest.done(name):
+        return None
+    started = time.perf_counter()
+    result = fn()
+    stats = make_stats(result)
+    stats["seconds"] = round(time.perf_counter() - started, 3)
+    manifest.complete(name, stats)
+    return result
+
+
+def _run_stages(blocks: PipelineBlocks, manifest: RunManifest, window: DateWindow, progress: Progress,
+                stop_after: str | None) -> dict:
+    s, lineage, run_id, run_dir = blocks.settings, blocks.lineage, manifest.run_id, manifest.run_dir
+    con = open_work_db(run_dir, s.duckdb_memory_limit)
+    try:
+        present = blocks.staging.register(con)
+
+        def extract():
+            res = _call(extract_task, con, present, window, run_dir)
+            record_quarantine(lineage, res.quarantined, run_id)
+            return res
+
+        _timed(manifest, "extract", extract, lambda r: {
+            "selected": r.selected_cases, "quarantined": len(r.quarantined), "quarantined_cases": r.quarantined_cases,
+            "orphans": r.orphans, "rows": r.rows,
+            "high_water_mark": r.high_water_mark.isoformat() if r.high_water_mark else None})
+        stages = ["extract", "compose", "changes", "redact", "embed", "load"]
+
+        def stop(name):
+            return stop_after == name
+
+        if stop("extract"):
+            return {"run_id": run_id, "stopped_after": "extract"}
+        _timed(manifest, "compose", lambda: _call(compose_task, con, run_dir, s),
+               lambda r: {"selected": r.rows, "processed": r.rows, "upserts": r.upserts, "deletes": r.deletes})
+        if stop("compose"):
+            return {"run_id": run_id, "stopped_after": "compose"}
+
+        def changes():
+            res = _call(changes_task, con, run_dir, lineage, run_dir / "compose.parquet")
+            record_selected(lineage, res.path, run_id)
+            return res
+
+        _timed(manifest, "changes", changes, lambda r: {
+            "selected": r.upserts + r.deletes + r.skipped_unchanged + r.skipped_deleted,
+            "processed": r.upserts + r.deletes, "upserts": r.upserts, "deleted": r.deletes,
+            "skipped_unchanged": r.skipped_unchanged + r.skipped_deleted})
+        if stop("changes"):
+            return {"run_id": run_id, "stopped_after": "changes"}
+
+        def redact():
+            res = _call(redact_task, con, run_dir, blocks.redactor, s, progress)
+            record_redacted(lineage, res.path, run_id)
+            return res
+
+        _timed(manifest, "redact", redact, lambda r: {"processed": r.rows, "pii_entities_removed": r.entities_removed})
+        if stop("redact"):
+            return {"run_id": run_id, "stopped_after": "redact"}
+
+        def embed():
+            res = _call(embed_task, run_dir, blocks.primary, blocks.fallback, s, progress)
+            record_embedded(lineage, res.path, run_id)
+            return res
+
+        _timed(manifest, "embed", embed, lambda r: {
+            "processed": r.rows, "primary": r.primary, "fallback": r.fallback, "failed": len(r.failed)})
+        if stop("embed"):
+            return {"run_id": run_id, "stopped_after": "embed"}
+
+        def load():
+            res = _call(load_task, run_dir, blocks.store, blocks.primary, blocks.fallback, run_id, s, progress)
+            record_loaded(lineage, res.path, run_dir / "changes.parquet", run_id)
+            return res
+
+        _timed(manifest, "load", load, lambda r: {
+            "processed": r.loaded + r.failed + r.deleted, "loaded": r.loaded, "failed": r.failed, "deleted": r.deleted})
+        report = _call(reconcile_counts_task, con, present, lineage, blocks.store)
+        return _summary(manifest, window, stages, report)
+    finally:
+        con.close()
+
+
+def _summary(manifest: RunManifest, window: DateWindow, stages: list[str], report) -> dict:
+    st = manifest.stages
+    ext, chg, emb, load = st["extract"], st["changes"], st["embed"], st["load"]
+    return {
+        "run_id": manifest.run_id,
+        "window_start": window.start.isoformat(),
+        "window_end": window.end.isoformat(),
+        "selected": st["compose"]["selected"],
+        "processed": chg["processed"],
+        "skipped_unchanged": chg["skipped_unchanged"],
+        "deleted": load["deleted"],
+        "quarantined": ext["quarantined"],
+        "orphans": ext["orphans"],
+        "failed": emb["failed"] + load["failed"],
+        "loaded": load["loaded"],
+        "embedded_primary": emb["primary"],
+        "embedded_fallback": emb["fallback"],
+        "high_water_mark": ext["high_water_mark"],
+        "stages": {name: st[name] for name in stages if name in st},
+        "reconciliation": report.as_dict(),
+    }
+
+
+@flow(name="case_vector_pipeline", log_prints=True)
+def case_vector_pipeline(
+    window_start: datetime | None = None,
+    window_end: datetime | None = None,
+    resume_run_id: str | None = None,
+    config_path: str | None = None,
+    home: str | None = None,
+    staging_path: str | None = None,
+    wait_for_lock: bool = False,
+) -> dict:
+    """Staging -> compose -> redact -> embed -> load for one date window.
+
+    With no window, from the last successful run's high-water mark minus the
+    configured overlap up to now. Blocks come from the configuration file.
+    """
+    blocks = load_blocks(Path(config_path) if config_path else None, Path(home) if home else None,
+                         Path(staging_path) if staging_path else None)
+    return run_pipeline(blocks, window_start=window_start, window_end=window_end, resume_run_id=resume_run_id,
+                        wait_for_lock=wait_for_lock, progress=_progress_hook.get())
+
+
+class _ProgressHook:
+    """The CLI hands its progress display to the flow without a flow parameter."""
+
+    def __init__(self) -> None:
+        self._value: Progress | None = None
+
+    def get(self) -> Progress | None:
+        return self._value
+
+    def set(self, value: Progress | None) -> None:
+        self._value = value
+
+
+_progress_hook = _ProgressHook()

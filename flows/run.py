@@ -1,0 +1,177 @@
+"""Command line: ``python -m flows.run [command] ...``.
+
+    python -m flows.run                              # demo on generated data
+    python -m flows.run pipeline [--staging PATH] [--config FILE] [--home DIR]
+                                 [--start ISO] [--end ISO] [--resume RUN_ID] [--json] [--wait]
+    python -m flows.run reconcile [--home DIR] [--json]
+    python -m flows.run export --out FILE.jsonl [--home DIR]
+    python -m flows.run search "TEXT" [--home DIR] [-k N]
+    python -m flows.run generate --out DIR --cases N [--seed S]
+
+Exit codes: 0 done; 1 a critical discrepancy remains; 2 bad usage or
+configuration; 3 another run holds the lock; 4 the run failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+
+# Before Prefect is imported: no telemetry, no network lookups for the suffix list.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+DEMO_CASES = 1_000
+
+
+def _iso(value: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an ISO date or timestamp, got {value!r}") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, help="TOML file choosing and configuring the blocks")
+    common.add_argument("--home", type=Path, help="state folder (default ./.pipeline or $PIPELINE_HOME)")
+    p = argparse.ArgumentParser(prog="python -m flows.run", description=__doc__.split("\n\n")[0],
+                                parents=[common])
+    sub = p.add_subparsers(dest="command")
+    pipe = sub.add_parser("pipeline", parents=[common], help="run the pipeline on a date window")
+    pipe.add_argument("--staging", type=Path, help="Parquet staging folder (overrides [staging])")
+    pipe.add_argument("--start", type=_iso, help="window start, inclusive (default: high-water mark - overlap)")
+    pipe.add_argument("--end", type=_iso, help="window end, exclusive (default: now)")
+    pipe.add_argument("--resume", metavar="RUN_ID", help="continue a failed run from its last good checkpoint")
+    pipe.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    pipe.add_argument("--wait", action="store_true", help="wait for a running pipeline instead of exiting")
+    rec = sub.add_parser("reconcile", parents=[common], help="count reconciliation across stages")
+    rec.add_argument("--json", action="store_true")
+    exp = sub.add_parser("export", parents=[common], help="write stored cases as JSON lines")
+    exp.add_argument("--out", type=Path, required=True)
+    se = sub.add_parser("search", parents=[common], help="best matching cases for a text")
+    se.add_argument("text")
+    se.add_argument("-k", type=int, default=10)
+    gen = sub.add_parser("generate", parents=[common], help="write a synthetic staging folder")
+    gen.add_argument("--out", type=Path, required=True)
+    gen.add_argument("--cases", type=int, required=True)
+    gen.add_argument("--seed", type=int, default=7)
+    return p
+
+
+def _run_flow(args, blocks_home: Path | None, staging: Path | None, start=None, end=None, resume=None,
+              wait=False, quiet=False) -> dict:
+    from flows.pipeline import _progress_hook, case_vector_pipeline
+    from flows.progress_display import RichProgress
+
+    _progress_hook.set(None if quiet else RichProgress())
+    try:
+        return case_vector_pipeline(
+            window_start=start, window_end=end, resume_run_id=resume,
+            config_path=str(args.config) if args.config else None,
+            home=str(blocks_home) if blocks_home else None,
+            staging_path=str(staging) if staging else None, wait_for_lock=wait,
+        )
+    finally:
+        _progress_hook.set(None)
+
+
+def _cmd_demo(args) -> int:
+    from flows.config import default_home
+    from flows.summary_view import print_run_summary
+    from generator import generate_staging
+
+    home = (args.home or default_home()).resolve()
+    staging = home / "staging"
+    if not (staging / "case").exists() and args.config is None:
+        print(f"Generating {DEMO_CASES:,} sample cases into {staging} ...", file=sys.stderr)
+        generate_staging(staging, DEMO_CASES, seed=7)
+    summary = _run_flow(args, home, None)
+    print_run_summary(summary)
+    print(f'\nTry: python -m flows.run search "memory DIMM replaced"{"" if args.home is None else f" --home {home}"}')
+    return 0
+
+
+def _cmd_pipeline(args) -> int:
+    from flows.summary_view import print_run_summary
+
+    summary = _run_flow(args, args.home, args.staging, args.start, args.end, args.resume, args.wait, quiet=args.json)
+    if args.json:
+        print(json.dumps(summary, default=str))
+    else:
+        print_run_summary(summary)
+    return 0
+
+
+def _cmd_reconcile(args) -> int:
+    from flows.reconcile import case_reconciliation
+    from flows.summary_view import print_count_report
+
+    report = case_reconciliation(config_path=str(args.config) if args.config else None,
+                                 home=str(args.home) if args.home else None)
+    if args.json:
+        print(json.dumps(report, default=str))
+    else:
+        print_count_report(report)
+    return 1 if any(d["severity"] == "critical" for d in report["discrepancies"]) else 0
+
+
+def _cmd_export(args) -> int:
+    from flows.config import load_blocks
+    from flows.queries import export_cases
+
+    n = export_cases(load_blocks(args.config, args.home), args.out)
+    print(f"exported {n} cases to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _cmd_search(args) -> int:
+    from flows.config import load_blocks
+    from flows.queries import search_cases
+    from flows.summary_view import print_search_hits
+
+    print_search_hits(search_cases(load_blocks(args.config, args.home), args.text, args.k))
+    return 0
+
+
+def _cmd_generate(args) -> int:
+    from generator import generate_staging
+
+    report = generate_staging(args.out, args.cases, seed=args.seed)
+    print(json.dumps(report.as_dict() if hasattr(report, "as_dict") else str(report), default=str))
+    return 0
+
+
+_COMMANDS = {None: _cmd_demo, "pipeline": _cmd_pipeline, "reconcile": _cmd_reconcile, "export": _cmd_export,
+             "search": _cmd_search, "generate": _cmd_generate}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from flows.config import ConfigError
+    from stages.errors import NothingToResume, RunLocked, StageError
+
+    try:
+        return _COMMANDS[args.command](args)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except RunLocked as exc:
+        print(str(exc), file=sys.stderr)
+        return 3
+    except NothingToResume as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except StageError as exc:
+        print(f"run failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 4
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""Chunks of cases as Arrow tables, built in this process or in workers.
+
+A chunk is what one Parquet row group holds (``chunk_cases`` cases). It is
+built in sub-batches of ``SUB_BATCH`` cases, each turned into Arrow at once,
+so Python objects for at most one sub-batch are alive: Arrow holds a case in
+~8 KB, Python rows in ~10x that. Every case is a pure function of (seed,
+index), so neither batch sizes nor worker count change a single byte.
+
+Workers are spawned processes (not forked: the caller may be a Prefect flow
+with threads). As with any ``multiprocessing`` use, a calling *script* needs
+the ``if __name__ == "__main__":`` guard; ``python -m`` modules, pytest and
+notebooks are fine.
+"""
+
+from __future__ import annotations
+
+import gc
+import shutil
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from multiprocessing import get_context
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.ipc  # noqa: F401  (pa.ipc)
+
+from generator.ids import SalesforceIds
+from generator.rows import Counts, build_chunk
+from generator.writer import to_table
+from schemas.staging import TABLE_NAMES
+
+__all__ = ["SUB_BATCH", "OUTPUTS", "chunk_tables", "iter_chunks"]
+
+SUB_BATCH = 2_500
+#: Output tables of a chunk: the six staging tables, then the two keys.
+OUTPUTS: tuple[str, ...] = (*TABLE_NAMES, "answer_key", "keep_tokens")
+
+_IDS: SalesforceIds | None = None
+
+
+def _ids() -> SalesforceIds:
+    """One id builder per process (its lookup tables take ~0.1 s to fill)."""
+    global _IDS
+    if _IDS is None:
+        _IDS = SalesforceIds()
+    return _IDS
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC while a sub-batch is built and converted.
+
+    A sub-batch allocates hundreds of thousands of small acyclic objects (row
+    tuples, drafts); the collector would rescan them repeatedly and find
+    nothing (~10% of build time). They are freed by reference counting
+    before the collector is switched back on.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def chunk_tables(start: int, stop: int, seed: int, ref_us: int) -> tuple[dict[str, pa.Table], Counts]:
+    """Cases ``start .. stop-1`` as one Arrow table per output, plus their counts."""
+    parts: dict[str, list[pa.Table]] = {n: [] for n in OUTPUTS}
+    counts = Counts()
+    ids = _ids()
+    for lo in range(start, stop, SUB_BATCH):
+        with _gc_paused():
+            chunk = build_chunk(lo, min(lo + SUB_BATCH, stop), seed, ref_us, ids)
+            for t in TABLE_NAMES:
+                parts[t].append(to_table(t, chunk.rows[t]))
+            parts["answer_key"].append(to_table("answer_key", chunk.answer_key))
+            parts["keep_tokens"].append(to_table("keep_tokens", chunk.keep_tokens))
+            counts.add(chunk.counts)
+            del chunk
+    tables = {n: pa.concat_tables(p) if p else to_table(n, []) for n, p in parts.items()}
+    return tables, counts
+
+
+def _chunk_to_files(start: int, stop: int, seed: int, ref_us: int, folder: str) -> Counts:
+    """Worker side: build a chunk and leave it as Arrow IPC files in ``folder``.
+
+    Files, not pickles: pickling 150 MB of Arrow tables costs three copies and
+    ~450 MB of extra memory; an IPC file is one write, and the writer process
+    maps it back without copying.
+    """
+    tables, counts = chunk_tables(start, stop, seed, ref_us)
+    base = Path(folder)
+    base.mkdir(parents=True, exist_ok=True)
+    for name, table in tables.items():
+        with pa.OSFile(str(base / f"{name}.arrow"), "wb") as sink, \
+                pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+    return counts
+
+
+def _read_files(folder: Path) -> dict[str, pa.Table]:
+    tables = {}
+    for name in OUTPUTS:
+        with pa.memory_map(str(folder / f"{name}.arrow")) as source:
+            tables[name] = pa.ipc.open_file(source).read_all()
+    return tables
+
+
+def iter_chunks(cases: int, chunk_cases: int, seed: int, ref_us: int, workers: int = 1,
+                scratch: Path | None = None) -> Iterator[tuple[dict[str, pa.Table], Counts]]:
+    """Yield every chunk in order.
+
+    With ``workers > 1``, chunks are built by spawned processes into
+    ``scratch`` (at most ``workers + 1`` chunks in flight, each removed once
+    yielded) and the folder is removed at the end.
+    """
+    bounds = [(s, min(s + chunk_cases, cases)) for s in range(0, cases, chunk_cases)]
+    if workers <= 1 or len(bounds) <= 1:
+        for start, stop in bounds:
+            yield chunk_tables(start, stop, seed, ref_us)
+        return
+    if scratch is None:
+        raise ValueError("iter_chunks: workers > 1 needs a scratch folder for chunk files")
+    scratch.mkdir(parents=True, exist_ok=True)
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+            todo = iter(enumerate(bounds))
+
+            def submit(i: int, a: int, b: int) -> tuple[Path, Future]:
+                folder = scratch / f"chunk-{i:06d}"
+                return folder, pool.submit(_chunk_to_files, a, b, seed, ref_us, str(folder))
+
+            pending: deque[tuple[Path, Future]] = deque(
+                submit(i, a, b) for i, (a, b) in _take(todo, workers + 1)
+            )
+            while pending:
+                folder, future = pending.popleft()
+                counts = future.result()
+                yield _read_files(folder), counts
+                shutil.rmtree(folder)
+                for i, (a, b) in _take(todo, 1):
+                    pending.append(submit(i, a, b))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _take(it: Iterator, n: int) -> list:
+    out = []
+    for item in it:
+        out.append(item)
+        if len(out) == n:
+            break
+    return out

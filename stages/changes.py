@@ -1,0 +1,79 @@
+"""Changes: decide, set-wise, which composed cases need work.
+
+A case whose checksum equals the checksum of its *completed* lineage record
+is skipped: rerunning a window changes nothing unless the source did. A
+deleted case is acted on once: while lineage does not yet say ``deleted``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from stages.extract import _sql_path
+
+__all__ = ["ChangesResult", "plan_changes"]
+
+_LINEAGE_SCHEMA = pa.schema([("record_id", pa.string()), ("checksum", pa.string()), ("status", pa.string())])
+
+
+@dataclass(frozen=True)
+class ChangesResult:
+    path: Path
+    upserts: int
+    deletes: int
+    skipped_unchanged: int
+    skipped_deleted: int
+
+
+def plan_changes(
+    con: duckdb.DuckDBPyConnection, compose_path: Path, lineage_state: pa.Table, out_path: Path
+) -> ChangesResult:
+    """Write the composed rows that need work to ``out_path``.
+
+    ``lineage_state`` holds ``record_id``, ``checksum``, ``status`` for (at
+    least) the composed case ids.
+    """
+    state = lineage_state.select(["record_id", "checksum", "status"]).cast(_LINEAGE_SCHEMA)
+    con.register("lineage_state_view", state)
+    try:
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE planned AS
+            SELECT c.case_id,
+                   CASE
+                     WHEN c.action = 'upsert' AND l.status = 'completed' AND l.checksum = c.checksum THEN 'skip'
+                     WHEN c.action = 'upsert' THEN 'work'
+                     WHEN c.action = 'delete' AND l.status = 'deleted' THEN 'skip_deleted'
+                     ELSE 'work'
+                   END AS decision
+            FROM read_parquet($p) c LEFT JOIN lineage_state_view l ON l.record_id = c.case_id""",
+            {"p": str(compose_path)},
+        )
+    finally:
+        con.unregister("lineage_state_view")
+    out_path = Path(out_path)
+    partial = out_path.with_name(out_path.name + ".partial")
+    con.execute(
+        f"""COPY (SELECT c.* FROM read_parquet($p) c JOIN planned USING (case_id)
+                 WHERE planned.decision = 'work' ORDER BY c.case_id)
+            TO '{_sql_path(partial)}' (FORMAT parquet, COMPRESSION zstd)""",
+        {"p": str(compose_path)},
+    )
+    partial.replace(out_path)
+    counts = dict(
+        con.execute(
+            """SELECT decision || ':' || action, count(*) FROM planned
+               JOIN read_parquet($p) USING (case_id) GROUP BY ALL""",
+            {"p": str(compose_path)},
+        ).fetchall()
+    )
+    return ChangesResult(
+        path=out_path,
+        upserts=counts.get("work:upsert", 0),
+        deletes=counts.get("work:delete", 0),
+        skipped_unchanged=counts.get("skip:upsert", 0),
+        skipped_deleted=counts.get("skip_deleted:delete", 0),
+    )

@@ -1,0 +1,133 @@
+"""Parquet checkpoints: written atomically, validated on write and on read.
+
+Stages pass checkpoints (a path and a row count), not DataFrames. A writer
+streams record batches into ``<file>.partial`` and renames it into place when
+closed, so a crash never leaves a half-written checkpoint that a resumed run
+would trust.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandera.errors
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from schemas.checkpoints import CheckpointSchema
+from stages.errors import CheckpointInvalid
+
+__all__ = ["Checkpoint", "CheckpointWriter", "read_checkpoint", "validate_batch"]
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A finished checkpoint file and how many rows it holds."""
+
+    path: Path
+    rows: int
+
+
+def validate_batch(batch: pa.RecordBatch | pa.Table, schema: CheckpointSchema, where: str) -> None:
+    """Check one batch against ``schema``; raise ``CheckpointInvalid`` naming the column.
+
+    Failure messages carry column names and check names only, never cell
+    values: a checkpoint before the PII stage holds personal data.
+    """
+    names = set(batch.schema.names)
+    leaked = sorted(names & set(schema.forbidden_columns))
+    if leaked:
+        raise CheckpointInvalid(where, f"columns {leaked} must not exist after the PII stage")
+    missing = [c for c in schema.required_columns if c not in names]
+    if missing:
+        raise CheckpointInvalid(where, f"missing columns {missing}")
+    for col in schema.list_columns:
+        if col in names:
+            t = batch.schema.field(col).type
+            if not (pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)):
+                raise CheckpointInvalid(where, f"column {col!r} must be a list, found {t}")
+    if batch.num_rows == 0:
+        return
+    scalars = [c for c in schema.scalar_columns(batch.schema) if c in names]
+    frame = (batch.select(scalars) if isinstance(batch, pa.Table) else pa.Table.from_batches([batch]).select(scalars)).to_pandas()
+    try:
+        schema.frame.validate(frame, lazy=True)
+    except pandera.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        summary = (
+            cases.groupby(["column", "check"], dropna=False).size().reset_index(name="rows").head(10).to_dict("records")
+        )
+        raise CheckpointInvalid(where, f"{len(cases)} failing cells: {summary}") from None
+    except pandera.errors.SchemaError as exc:  # pragma: no cover - lazy=True raises SchemaErrors
+        raise CheckpointInvalid(where, f"{type(exc).__name__} on column {getattr(exc, 'column_name', '?')}") from None
+
+
+class CheckpointWriter:
+    """Streams validated batches into one Parquet file, renamed into place on close."""
+
+    def __init__(self, path: Path, schema: CheckpointSchema, arrow_schema: pa.Schema | None = None):
+        self.path = Path(path)
+        self.schema = schema
+        self._partial = self.path.with_name(self.path.name + ".partial")
+        self._arrow_schema = arrow_schema
+        self._writer: pq.ParquetWriter | None = None
+        self.rows = 0
+
+    def write(self, batch: pa.RecordBatch | pa.Table) -> None:
+        validate_batch(batch, self.schema, str(self.path))
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._arrow_schema = self._arrow_schema or batch.schema
+            self._writer = pq.ParquetWriter(self._partial, self._arrow_schema, compression="zstd")
+        if isinstance(batch, pa.RecordBatch):
+            batch = pa.Table.from_batches([batch])
+        self._writer.write_table(batch.cast(self._arrow_schema) if batch.schema != self._arrow_schema else batch)
+        self.rows += batch.num_rows
+
+    def close(self) -> Checkpoint:
+        if self._writer is None:
+            if self._arrow_schema is None:
+                raise CheckpointInvalid(str(self.path), "no batch and no schema given for an empty checkpoint")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = pq.ParquetWriter(self._partial, self._arrow_schema, compression="zstd")
+        self._writer.close()
+        os.replace(self._partial, self.path)
+        return Checkpoint(self.path, self.rows)
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        self._partial.unlink(missing_ok=True)
+
+    def __enter__(self) -> "CheckpointWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()
+
+
+def read_checkpoint(
+    path: Path, schema: CheckpointSchema, batch_size: int = 5_000, columns: list[str] | None = None
+) -> Iterator[pa.RecordBatch]:
+    """Yield validated batches of a checkpoint, in file order."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointInvalid(str(path), "file does not exist")
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise CheckpointInvalid(str(path), f"unreadable Parquet ({type(exc).__name__})") from None
+    validate_batch(pf.schema_arrow.empty_table(), schema, str(path))
+    for batch in pf.iter_batches(batch_size=batch_size, columns=columns):
+        if columns is None:
+            validate_batch(batch, schema, str(path))
+        yield batch
+
+
+def checkpoint_rows(path: Path) -> int:
+    """Row count from the Parquet footer (no data read)."""
+    return pq.ParquetFile(path).metadata.num_rows

@@ -1,0 +1,198 @@
+"""Compose: one row per case from the six tables, in one DuckDB statement.
+
+LEFT JOINs the case with its tasks (filtered by ``Type``), work orders, work
+order feeds (through their work order), comments and emails, aggregating
+child rows per case in ``CreatedDate`` order into aligned lists (one entry per
+child row, so ``task_subjects[i]`` and ``task_descriptions[i]`` belong to the
+same task). HTML becomes text, the composite text is measured against the
+truncation limit, fields are counted, and the checksum is taken.
+
+The checksum is SHA-256 over the canonical source of the case: every
+contract column of the case row and of every live child row that
+contributes (``LastModifiedDate`` excluded: a touch without a change is not
+a change), plus a salt of the settings that shape the output. A new comment
+or email therefore changes it; a re-save without edits does not.
+
+The PII context values of the case and its children are gathered into
+``context_*`` lists for the PII stage, which drops them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from schemas.checkpoints import CHECKPOINTS
+from schemas.context import CONTEXT_SOURCES
+from schemas.fields import CASE_FIELDS, CHILD_FIELDS
+from schemas.staging import TABLES
+from stages.checkpoint import read_checkpoint
+from stages.composite_text import composite_text_sql, html_to_text_macro, populated_sql
+from stages.extract import _sql_path, quote_ident
+
+__all__ = ["ComposeResult", "compose_cases", "composition_salt"]
+
+_SEP_FIELD, _SEP_ROW, _SEP_TABLE = "chr(31)", "chr(30)", "chr(29)"
+
+#: child table -> (alias, count column, ORDER BY within the case)
+_CHILDREN = {
+    "task": ("tk", "task_count", "WhatId"),
+    "workorder": ("wo", "workorder_count", "CaseId"),
+    "casecomment": ("cm", "comment_count", "ParentId"),
+    "emailmessage": ("em", "email_count", "ParentId"),
+}
+
+
+@dataclass(frozen=True)
+class ComposeResult:
+    path: Path
+    rows: int
+    upserts: int
+    deletes: int
+
+
+def composition_salt(task_types: tuple[str, ...], max_text_chars: int) -> str:
+    """Settings that change the composed output are part of the checksum."""
+    return f"v1|tasks={'|'.join(sorted(task_types))}|max={max_text_chars}"
+
+
+def _signature(table: str, alias: str = "") -> str:
+    """Canonical text of one row: contract columns but LastModifiedDate, with NULL markers."""
+    parts = []
+    for col in TABLES[table].columns:
+        if col.name == "LastModifiedDate":
+            continue
+        ref = f"{alias}{quote_ident(col.name)}"
+        if col.sql_type == "TIMESTAMP":
+            value = f"strftime({ref}, '%Y-%m-%dT%H:%M:%S.%f')"
+        else:
+            value = f"CAST({ref} AS VARCHAR)"
+        parts.append(f"coalesce({value}, '\\N')")
+    return f"concat_ws({_SEP_FIELD}, {', '.join(parts)})"
+
+
+def _child_lists(table: str, order: str, alias: str = "") -> list[str]:
+    out = []
+    for spec in CHILD_FIELDS:
+        if spec.table != table:
+            continue
+        value = f"{alias}{quote_ident(spec.column)}"
+        if table == "emailmessage" and spec.column == "TextBody":
+            value = f"coalesce(nullif(trim({alias}TextBody), ''), html_to_text({alias}HtmlBody))"
+        elif spec.html:
+            value = f"html_to_text({value})"
+        out.append(f"list(coalesce({value}, '') ORDER BY {order}) AS {spec.property}")
+    return out
+
+
+def _context_lists(table: str, alias: str = "") -> list[str]:
+    out = []
+    for ctx, sources in CONTEXT_SOURCES.items():
+        cols = [c for t, c in sources if t == table]
+        if not cols:
+            continue
+        values = []
+        for c in cols:
+            ref = f"{alias}{quote_ident(c)}"
+            if ctx == "context_emails":
+                values.append(f"string_split_regex(coalesce({ref}, ''), '[;,]\\s*')")
+            else:
+                values.append(f"[{ref}]")
+        out.append(f"flatten(list(list_concat({', '.join(values)}))) AS {ctx}")
+    return out
+
+
+def _compose_sql() -> str:
+    ctes = []
+    live = "NOT coalesce(IsDeleted, false)"
+    for table, (alias, count_col, parent) in _CHILDREN.items():
+        order = "CreatedDate, Id"
+        task_filter = " AND list_contains($task_types, Type)" if table == "task" else ""
+        ctes.append(
+            f"""{alias} AS (
+            SELECT {parent} AS cid, count(*) AS {count_col}, max(LastModifiedDate) AS lmd,
+                   string_agg({_signature(table)}, {_SEP_ROW} ORDER BY {order}) AS sig,
+                   {', '.join(_child_lists(table, order) + _context_lists(table))}
+            FROM read_parquet($p_{table}) WHERE {live}{task_filter} GROUP BY {parent})"""
+        )
+    fd_order = "w.CreatedDate, w.Id, f.CreatedDate, f.Id"
+    ctes.append(
+        f"""fd AS (
+        SELECT w.CaseId AS cid, count(*) AS feed_count, max(f.LastModifiedDate) AS lmd,
+               string_agg({_signature('workorderfeed', 'f.')}, {_SEP_ROW} ORDER BY {fd_order}) AS sig,
+               {', '.join(_child_lists('workorderfeed', fd_order, 'f.'))}
+        FROM read_parquet($p_workorderfeed) f
+        JOIN read_parquet($p_workorder) w ON f.ParentId = w.Id
+        WHERE NOT coalesce(f.IsDeleted, false) AND NOT coalesce(w.IsDeleted, false)
+        GROUP BY w.CaseId)"""
+    )
+    aliases = [a for a, _, _ in _CHILDREN.values()] + ["fd"]
+    case_cols = []
+    for spec in CASE_FIELDS:
+        ref = f"c.{quote_ident(spec.column)}"
+        if spec.html:
+            ref = f"html_to_text({ref})"
+        case_cols.append(f"{ref} AS {spec.property}")
+    child_cols = [f"coalesce({_alias_of(s.table)}.{s.property}, []::VARCHAR[]) AS {s.property}" for s in CHILD_FIELDS]
+    counts = [f"coalesce({a}.{col}, 0) AS {col}" for a, col, _ in _CHILDREN.values()] + ["coalesce(fd.feed_count, 0) AS feed_count"]
+    contexts = []
+    for ctx, sources in CONTEXT_SOURCES.items():
+        parts = []
+        for table, col in sources:
+            if table == "case":
+                ref = f"c.{quote_ident(col)}"
+                parts.append(f"string_split_regex(coalesce({ref}, ''), '[;,]\\s*')" if ctx == "context_emails" else f"[{ref}]")
+        for table in {t for t, _ in sources if t != "case"}:
+            parts.append(f"coalesce({_alias_of(table)}.{ctx}, []::VARCHAR[])")
+        contexts.append(
+            f"list_distinct(list_filter(list_concat({', '.join(parts)}), lambda x: nullif(trim(x), '') IS NOT NULL)) AS {ctx}"
+        )
+    sigs = ", ".join(f"'{a}:' || coalesce({a}.sig, '')" for a in aliases)
+    lmds = ", ".join(f"{a}.lmd" for a in aliases)
+    joins = " ".join(f"LEFT JOIN {a} ON {a}.cid = c.Id" for a in aliases)
+    inner = f"""
+        SELECT c.Id AS case_id_key,
+               CASE WHEN coalesce(c.IsDeleted, false) THEN 'delete' ELSE 'upsert' END AS action,
+               sha256(concat_ws({_SEP_TABLE}, $salt, {_signature('case', 'c.')}, {sigs})) AS checksum,
+               greatest(c.LastModifiedDate, {lmds}) AS source_last_modified,
+               {', '.join(case_cols + child_cols + counts + contexts)}
+        FROM read_parquet($p_case) c {joins}"""
+    text = composite_text_sql()
+    return f"""
+        WITH {', '.join(ctes)}, composed AS ({inner}),
+        measured AS (SELECT *, length({text}) AS composite_text_length FROM composed)
+        SELECT * EXCLUDE (case_id_key),
+               composite_text_length > $max_chars AS was_truncated,
+               {populated_sql('total')} AS total_fields_populated,
+               {populated_sql('issue')} AS issue_fields_populated,
+               {populated_sql('resolution')} AS resolution_fields_populated
+        FROM measured ORDER BY case_id"""
+
+
+def _alias_of(table: str) -> str:
+    return "fd" if table == "workorderfeed" else _CHILDREN[table][0]
+
+
+def compose_cases(
+    con: duckdb.DuckDBPyConnection,
+    extract_dir: Path,
+    out_path: Path,
+    *,
+    task_types: tuple[str, ...],
+    max_text_chars: int,
+) -> ComposeResult:
+    """Compose the extracted cases into ``out_path`` (validated), see module docstring."""
+    con.execute(html_to_text_macro())
+    params = {f"p_{t}": str(Path(extract_dir) / f"{t}.parquet") for t in TABLES}
+    params.update(task_types=list(task_types), salt=composition_salt(task_types, max_text_chars), max_chars=max_text_chars)
+    out_path = Path(out_path)
+    partial = out_path.with_name(out_path.name + ".partial")
+    con.execute(f"COPY ({_compose_sql()}) TO '{_sql_path(partial)}' (FORMAT parquet, COMPRESSION zstd)", params)
+    rows = upserts = 0
+    for batch in read_checkpoint(partial, CHECKPOINTS["compose"], batch_size=20_000):
+        rows += batch.num_rows
+        upserts += batch.column("action").to_pylist().count("upsert")
+    partial.replace(out_path)
+    return ComposeResult(out_path, rows, upserts, rows - upserts)

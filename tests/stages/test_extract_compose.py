@@ -1,0 +1,202 @@
+"""Extract and compose on real DuckDB and Parquet, with hand-built staging rows."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from blocks.staging_source import raw_relation_name
+from schemas.settings import DateWindow
+from schemas.staging import TABLES
+from stages.compose import compose_cases
+from stages.errors import MissingColumn
+from stages.extract import extract_window
+from tests.staging_builder import BASE_TIME, StagingBuilder
+
+ALL = DateWindow(start=datetime(2000, 1, 1), end=datetime(2030, 1, 1))
+TASK_TYPES = ("Plan of Action", "Trouble Shooting")
+
+
+def _register(con, folder, tables=None):
+    present = set()
+    for t in tables or TABLES:
+        path = folder / f"{t}.parquet"
+        if path.exists():
+            con.execute(f"CREATE OR REPLACE VIEW {raw_relation_name(t)} AS SELECT * FROM read_parquet('{path}')")
+            present.add(t)
+    return present
+
+
+def _run(tmp_path, builder, window=ALL, overrides=None, max_chars=24_000):
+    folder = builder.write(tmp_path / "stg", overrides=overrides)
+    con = duckdb.connect()
+    present = _register(con, folder)
+    ext = extract_window(con, present, window, tmp_path / "run" / "extract")
+    comp = compose_cases(con, tmp_path / "run" / "extract", tmp_path / "run" / "compose.parquet",
+                         task_types=TASK_TYPES, max_text_chars=max_chars)
+    rows = {r["case_id"]: r for r in pq.read_table(comp.path).to_pylist()}
+    return ext, comp, rows
+
+
+def _basic() -> StagingBuilder:
+    b = StagingBuilder()
+    b.case("500A")
+    b.comment("500A", "first comment", CreatedDate=BASE_TIME + timedelta(days=2))
+    b.comment("500A", "earlier comment", CreatedDate=BASE_TIME + timedelta(days=1))
+    wo = b.workorder("500A")
+    b.feed(wo["Id"], Body="CE: replaced DIMM 815098-B21")
+    b.task("500A")
+    b.task("500A", Type="Call", Subject="should not appear")
+    b.email("500A", TextBody="", HtmlBody="<p>Fixed &amp; verified</p>")
+    return b
+
+
+def test_children_aggregate_in_created_order(tmp_path):
+    """Child rows become aligned lists ordered by CreatedDate, not by insertion."""
+    _, _, rows = _run(tmp_path, _basic())
+    assert rows["500A"]["comment_bodies"] == ["earlier comment", "first comment"]
+
+
+def test_task_type_filter_and_feed_through_workorder(tmp_path):
+    """Only configured task types contribute; feeds reach the case through their work order."""
+    _, _, rows = _run(tmp_path, _basic())
+    assert rows["500A"]["task_subjects"] == ["Part needed: Yes - Part Number 815098-B21"]
+    assert rows["500A"]["feed_bodies"] == ["CE: replaced DIMM 815098-B21"]
+    assert rows["500A"]["feed_count"] == 1
+
+
+def test_html_becomes_text(tmp_path):
+    """Resolution__c and an HtmlBody-only email are stored as plain text."""
+    _, _, rows = _run(tmp_path, _basic())
+    assert rows["500A"]["resolution"] == "Engineer replaced faulty DIMM module."
+    assert rows["500A"]["email_bodies"] == ["Fixed & verified"]
+
+
+def test_new_comment_changes_checksum(tmp_path):
+    """A new comment changes the case checksum; the same source gives the same checksum."""
+    _, _, first = _run(tmp_path / "a", _basic())
+    _, _, again = _run(tmp_path / "b", _basic())
+    b = _basic()
+    b.comment("500A", "a new comment")
+    _, _, changed = _run(tmp_path / "c", b)
+    assert first["500A"]["checksum"] == again["500A"]["checksum"]
+    assert changed["500A"]["checksum"] != first["500A"]["checksum"]
+
+
+def test_touch_without_change_keeps_checksum(tmp_path):
+    """LastModifiedDate alone is not content: a re-save does not change the checksum."""
+    b = _basic()
+    _, _, first = _run(tmp_path / "a", b)
+    b.rows["case"][0]["LastModifiedDate"] = BASE_TIME + timedelta(days=9)
+    _, _, touched = _run(tmp_path / "b", b)
+    assert first["500A"]["checksum"] == touched["500A"]["checksum"]
+
+
+def test_window_selects_case_by_child_change(tmp_path):
+    """A case is selected when only a child row changed inside the window."""
+    b = StagingBuilder()
+    b.case("500OLD", LastModifiedDate=datetime(2020, 1, 1), CreatedDate=datetime(2020, 1, 1))
+    b.case("500QUIET", LastModifiedDate=datetime(2020, 1, 1), CreatedDate=datetime(2020, 1, 1))
+    b.comment("500OLD", "late comment", LastModifiedDate=datetime(2026, 10, 5))
+    window = DateWindow(start=datetime(2026, 10, 1), end=datetime(2026, 10, 10))
+    ext, _, rows = _run(tmp_path, b, window)
+    assert set(rows) == {"500OLD"}
+    assert ext.high_water_mark == datetime(2026, 10, 5)
+
+
+def test_deleted_case_and_deleted_child(tmp_path):
+    """A deleted case is composed as a delete; a deleted child row contributes nothing."""
+    b = _basic()
+    b.case("500DEL", IsDeleted=True)
+    b.comment("500A", "removed", IsDeleted=True)
+    _, comp, rows = _run(tmp_path, b)
+    assert rows["500DEL"]["action"] == "delete"
+    assert "removed" not in rows["500A"]["comment_bodies"]
+    assert comp.deletes == 1
+
+
+def test_quarantine_bad_rows_rest_goes_on(tmp_path):
+    """Null id, duplicate id and unparseable timestamp rows are quarantined, naming table, column and Id."""
+    b = _basic()
+    b.case("500B")
+    b.comment("500B", "dup one", Id="00aDUP")
+    b.comment("500B", "dup two", Id="00aDUP")
+    b.comment("500B", "no id", Id=None)
+    b.case("500BADTS")
+    for row in b.rows["case"]:
+        row["ClosedDate"] = "not a date" if row["Id"] == "500BADTS" else "2026-10-02 10:00:00"
+    ext, _, rows = _run(tmp_path, b, overrides={"case": {"ClosedDate": pa.string()}})
+    assert set(rows) == {"500A", "500B"}
+    kinds = sorted((f["error_type"], f["payload"]["table"]) for f in ext.quarantined)
+    assert kinds == [("DuplicateId", "casecomment"), ("DuplicateId", "casecomment"), ("NullId", "casecomment"),
+                     ("UnparseableTimestamp", "case")]
+    bad_ts = next(f for f in ext.quarantined if f["error_type"] == "UnparseableTimestamp")
+    assert "'case'" in bad_ts["error_message"] and "'ClosedDate'" in bad_ts["error_message"]
+    assert "500BADTS" in bad_ts["error_message"]
+    assert rows["500B"]["comment_bodies"] == []
+
+
+def test_quarantine_payload_has_no_text(tmp_path):
+    """A quarantined row's failure record carries ids, never the row's text."""
+    b = StagingBuilder()
+    b.case("500A")
+    b.comment("500A", "call John Smith at +1 415 555 0134", Id="00aX", IsPublished="maybe")
+    ext, _, _ = _run(tmp_path, b, overrides={"casecomment": {"IsPublished": pa.string()}})
+    assert [f["error_type"] for f in ext.quarantined] == ["WrongType"]
+    assert "John" not in str(ext.quarantined) and "555" not in str(ext.quarantined)
+
+
+def test_missing_required_column_stops_with_table_and_column(tmp_path):
+    """A missing contract column raises MissingColumn naming table and column."""
+    folder = _basic().write(tmp_path / "stg")
+    t = pq.read_table(folder / "task.parquet").drop_columns(["WhatId"])
+    pq.write_table(t, folder / "task.parquet")
+    con = duckdb.connect()
+    with pytest.raises(MissingColumn, match="'task'.*'WhatId'"):
+        extract_window(con, _register(con, folder), ALL, tmp_path / "x")
+
+
+def test_unknown_columns_ignored_and_missing_tables_allowed(tmp_path):
+    """Extra columns are ignored and a missing child table means no rows from it."""
+    b = StagingBuilder()
+    b.case("500A")
+    folder = b.write(tmp_path / "stg", skip=("task", "workorderfeed"))
+    t = pq.read_table(folder / "case.parquet").append_column("OwnerId", pa.array(["005X"]))
+    pq.write_table(t, folder / "case.parquet")
+    con = duckdb.connect()
+    ext = extract_window(con, _register(con, folder), ALL, tmp_path / "run" / "extract")
+    assert ext.rows["case"] == 1 and ext.rows["task"] == 0
+
+
+def test_orphans_counted(tmp_path):
+    """Child rows without a parent are counted per table, feeds through missing work orders too."""
+    b = _basic()
+    b.comment("500MISSING", "orphan")
+    b.feed("0WOMISSING")
+    ext, _, _ = _run(tmp_path, b)
+    assert ext.orphans["casecomment"] == 1 and ext.orphans["workorderfeed"] == 1
+
+
+def test_truncation_recorded_and_counters(tmp_path):
+    """Composite text over the limit is flagged; field counters count populated fields."""
+    _, _, rows = _run(tmp_path, _basic(), max_chars=100)
+    assert rows["500A"]["was_truncated"] is True
+    assert rows["500A"]["composite_text_length"] > 100
+    assert rows["500A"]["total_fields_populated"] >= rows["500A"]["issue_fields_populated"] > 0
+
+
+def test_context_values_gathered(tmp_path):
+    """PII context values of the case and its children are gathered for the PII stage."""
+    b = StagingBuilder()
+    b.case("500A", SuppliedEmail="Ann@Example.com")
+    b.workorder("500A", ContactName="Jane Roe", Street="1 Main St")
+    b.email("500A", ToAddress="a@x.com; b@y.com")
+    _, _, rows = _run(tmp_path, b)
+    r = rows["500A"]
+    assert {"John Smith", "Jane Roe"} <= set(r["context_names"])
+    assert {"a@x.com", "b@y.com", "Ann@Example.com"} <= set(r["context_emails"])
+    assert "1 Main St" in r["context_addresses"]
