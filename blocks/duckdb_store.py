@@ -158,6 +158,15 @@ class DuckDBVectorStore(VectorStore):
         ),
     )
 
+    checkpoint_threshold: str = Field(
+        default="256MB",
+        pattern=r"^\d+(\.\d+)?\s*[KMGT]?i?B$",
+        description=(
+            "Write-ahead-log size that triggers a checkpoint. DuckDB's 16MB default checkpoints "
+            "after almost every batch of 3072-dim vectors and costs about 30% more CPU per load."
+        ),
+    )
+
     _conn: Any = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
     _sizes: dict[str, int] | None = PrivateAttr(default=None)
@@ -173,6 +182,7 @@ class DuckDBVectorStore(VectorStore):
                     conn = duckdb.connect(self.path)
                 except duckdb.IOException as exc:
                     raise StoreUnavailable(f"cannot open DuckDB file {self.path}: {exc}") from exc
+                conn.execute(f"SET checkpoint_threshold = '{self.checkpoint_threshold}'")
                 if not self.compress_vectors:
                     # Only the vector columns are floats; this setting lasts for the session.
                     conn.execute("SET disabled_compression_methods = 'alprd,alp,chimp,patas'")

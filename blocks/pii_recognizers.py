@@ -27,6 +27,7 @@ import re  # noqa: E402
 from bisect import bisect_right  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import spacy  # noqa: E402
 from presidio_analyzer import (  # noqa: E402
@@ -92,7 +93,10 @@ def _lower_lemma(doc):
 
 
 class BlankSpacyNlpEngine(SpacyNlpEngine):
-    """A spaCy engine that never downloads: blank English, or an installed model."""
+    """A spaCy engine that never downloads: blank English, or an installed pipeline.
+
+    ``model`` names an installed spaCy package or a pipeline directory.
+    """
 
     def __init__(self, model: str | None = None) -> None:
         super().__init__(models=[{"lang_code": LANGUAGE, "model_name": model or "blank"}])
@@ -102,15 +106,15 @@ class BlankSpacyNlpEngine(SpacyNlpEngine):
         if self._model is None:
             nlp = spacy.blank(LANGUAGE)
             nlp.add_pipe(_LEMMA_COMPONENT)
-        elif spacy.util.is_package(self._model):
+        elif spacy.util.is_package(self._model) or Path(self._model).is_dir():
             nlp = spacy.load(self._model)
             if "lemmatizer" not in nlp.pipe_names:
                 nlp.add_pipe(_LEMMA_COMPONENT, last=True)
         else:
             raise ValueError(
-                f"spacy_model {self._model!r} is not an installed spaCy package; "
-                "install it (models are never downloaded at run time) or leave "
-                "spacy_model empty for the blank pipeline"
+                f"spacy_model {self._model!r} is neither an installed spaCy package nor a "
+                "pipeline directory; install it (models are never downloaded at run time) "
+                "or leave spacy_model empty for the blank pipeline"
             )
         self.nlp = {LANGUAGE: nlp}
 

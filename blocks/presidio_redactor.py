@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -42,7 +43,13 @@ if TYPE_CHECKING:
 
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
-__all__ = ["DEFAULT_ENTITIES", "DEFAULT_PHONE_REGIONS", "PiiRedactionError", "PresidioRedactor"]
+__all__ = [
+    "DEFAULT_ENTITIES",
+    "DEFAULT_PHONE_REGIONS",
+    "KNOWN_ENTITIES",
+    "PiiRedactionError",
+    "PresidioRedactor",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +66,22 @@ DEFAULT_ENTITIES: tuple[str, ...] = (
 
 #: presidio's default phone regions without CA (it shares the US numbering plan).
 DEFAULT_PHONE_REGIONS: tuple[str, ...] = ("US", "GB", "DE", "FR", "IL", "IN", "BR")
+
+#: Entities with a recognizer (``pii_recognizers.PATTERN_ENTITIES + NER_ENTITIES``,
+#: repeated here so that configuring the block does not import presidio).
+KNOWN_ENTITIES: tuple[str, ...] = (
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "CREDIT_CARD",
+    "IBAN_CODE",
+    "US_SSN",
+    "IP_ADDRESS",
+    "URL",
+    "PERSON",
+    "LOCATION",
+    "ORGANIZATION",
+    "NRP",
+)
 
 _FIELD_SEPARATOR = "\n\n"
 _MATCHER_CACHE_SIZE = 4096
@@ -128,6 +151,15 @@ class PresidioRedactor(PiiRedactor):
     _analyzer: Any = PrivateAttr(default=None)
     _analyzer_config: Any = PrivateAttr(default=None)
     _matchers: Any = PrivateAttr(default_factory=OrderedDict)
+    _lock: Any = PrivateAttr(default_factory=threading.Lock)
+
+    @field_validator("entities")
+    @classmethod
+    def _entities_known(cls, entities: list[str]) -> list[str]:
+        unknown = [e for e in entities if e not in KNOWN_ENTITIES]
+        if unknown:
+            raise ValueError(f"entities: unknown {unknown}; expected some of {list(KNOWN_ENTITIES)}")
+        return entities
 
     @field_validator("keep_patterns")
     @classmethod
@@ -176,7 +208,8 @@ class PresidioRedactor(PiiRedactor):
         for row, case_id in enumerate(case_ids):
             try:
                 context = {name: contexts[name][row] for name in context_columns}
-                removed.append(self._redact_case(str(case_id), texts, row, context, analyzer, keep, replacer))
+                case_key = "" if case_id is None else str(case_id)
+                removed.append(self._redact_case(case_key, texts, row, context, analyzer, keep, replacer))
             except Exception as exc:  # never chain: the cause may quote the text
                 raise PiiRedactionError(
                     f"PII redaction failed for case_id={case_id!r} in columns "
@@ -257,30 +290,33 @@ class PresidioRedactor(PiiRedactor):
         """The case's context matcher, cached: cases often share their people."""
         key = tuple((name, tuple(values or ())) for name, values in sorted(context.items()))
         cache: OrderedDict = self._matchers
-        matcher = cache.get(key)
-        if matcher is None:
-            matcher = ContextMatcher.from_context(context)
+        with self._lock:
+            matcher = cache.get(key)
+            if matcher is not None:
+                cache.move_to_end(key)
+                return matcher
+        matcher = ContextMatcher.from_context(context)
+        with self._lock:
             cache[key] = matcher
             if len(cache) > _MATCHER_CACHE_SIZE:
                 cache.popitem(last=False)
-        else:
-            cache.move_to_end(key)
         return matcher
 
     def _get_analyzer(self) -> PiiAnalyzer:
         """Build presidio once per instance (again only if its settings change)."""
         config = (tuple(self.entities), self.score_threshold, self.spacy_model, tuple(self.phone_regions))
-        if self._analyzer is None or self._analyzer_config != config:
-            from blocks.pii_recognizers import build_analyzer
+        with self._lock:
+            if self._analyzer is None or self._analyzer_config != config:
+                from blocks.pii_recognizers import build_analyzer
 
-            self._analyzer = build_analyzer(
-                self.entities,
-                score_threshold=self.score_threshold,
-                phone_regions=self.phone_regions,
-                spacy_model=self.spacy_model,
-            )
-            self._analyzer_config = config
-        return self._analyzer
+                self._analyzer = build_analyzer(
+                    self.entities,
+                    score_threshold=self.score_threshold,
+                    phone_regions=self.phone_regions,
+                    spacy_model=self.spacy_model,
+                )
+                self._analyzer_config = config
+            return self._analyzer
 
     def _key_bytes(self) -> bytes | None:
         if self.pseudonym_key is None:

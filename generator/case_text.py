@@ -125,7 +125,8 @@ def _environment(d: Draft, m: Marks) -> str:
              f"Firmware: {fw}"]
     if r.random() < 0.4:
         s = d.site
-        lines.append(f"Site: {m.street(s)}, {m.city(s)} {m.postal(s)}, {s.country}")
+        lines.append(f"Site: {m.street(s)}, {m.city(s)} {m.postal(s)}, "
+                     f"{m.pii('LOCATION', s.country, s.ctx)}")
     if r.random() < 0.5:
         lines.append(f"Customer: {m.company(d.company[0], d.company[1], d.company_ctx)}")
     if r.random() < 0.4:

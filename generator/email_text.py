@@ -71,7 +71,9 @@ def _incoming_body(d: Draft, e: Child, m: Marks) -> str:
     if r.random() < 0.01:
         out.append(f" Card for the out-of-warranty part: {m.pii('CREDIT_CARD', card_number(r), False)}.")
     k = r.random()
-    if k < 0.5:
+    if k < 0.25:
+        out.append(f"\n\nBest regards,\n{m.name(sender)}\n{m.phone(sender)}")
+    elif k < 0.5:
         out.append(f"\n\nBest regards,\n{m.name(sender)}\n"
                    f"{m.company(d.company[0], d.company[1], d.company_ctx)}\n{m.phone(sender)}")
     elif k < 0.8:

@@ -78,6 +78,7 @@ class SalesforceIds:
         self._text, self._mask = _triples()
         self._pod = pod
         self._head: dict[str, tuple[str, str]] = {}
+        self._shared: dict[tuple[str, int], str] = {}
         for table, prefix in ID_PREFIXES.items():
             head = prefix + pod
             bits = sum(1 << i for i, ch in enumerate(head) if ch.isupper())
@@ -96,6 +97,14 @@ class SalesforceIds:
         s2 = _SUFFIX[(m0 << 1) | ((m1 & 1) << 4)]
         s3 = _SUFFIX[(m1 >> 1) | (m2 << 2)]
         return f"{head}{t0}{t1}{t2}{s1}{s2}{s3}"
+
+    def shared(self, table: str, number: int) -> str:
+        """Id of a record many cases point at (account, user): built once, then cached."""
+        key = (table, number)
+        found = self._shared.get(key)
+        if found is None:
+            found = self._shared[key] = self.make(table, number)
+        return found
 
     def child(self, table: str, case_index: int, slot: int) -> str:
         """Id of the ``slot``-th row of ``table`` generated for case ``case_index``."""

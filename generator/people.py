@@ -173,11 +173,24 @@ class PeopleFactory:
     def field_engineer(self, code: str, avoid: set[str]) -> Person:
         """A partner field engineer (CE) of the country, named unlike ``avoid``."""
         pool = _FIELD[code]
-        for _ in range(8):
+        for _ in range(3):
             p = pool[int(self.r.random() * len(pool))]
             if p.first not in avoid and p.last not in avoid:
-                break
-        return p.copy()
+                return p.copy()
+        free = [p for p in pool if p.first not in avoid and p.last not in avoid]
+        if not free:
+            return self.person(code, "fieldservice-partners.com", avoid=avoid)
+        return free[int(self.r.random() * len(free))].copy()
+
+    def _name(self, names: tuple[tuple[str, str], ...], avoid: set[str]) -> tuple[str, str]:
+        """A (name, folded) pair whose name is not in ``avoid`` (random tries, then filter)."""
+        r = self.r
+        for _ in range(3):
+            item = names[int(r.random() * len(names))]
+            if item[0] not in avoid:
+                return item
+        free = [n for n in names if n[0] not in avoid]
+        return free[int(r.random() * len(free))]
 
     def _phone(self, code: str) -> tuple[str, ...]:
         r = self.r
@@ -195,11 +208,13 @@ class PeopleFactory:
         return (f"{9 - int(r.random() * 3)}{int(r.random() * 10_000):04d}",
                 f"{int(r.random() * 100_000):05d}")
 
-    def person(self, code: str, domain: str, *, engineer: bool = False) -> Person:
+    def person(self, code: str, domain: str, *, engineer: bool = False,
+               avoid: set[str] = frozenset()) -> Person:
+        """A new person; first and last name both differ from the names in ``avoid``."""
         r = self.r
         firsts, lasts = (_FIRST["HPE"], _LAST["HPE"]) if engineer else (_FIRST[code], _LAST[code])
-        first, f = firsts[int(r.random() * len(firsts))]
-        last, l = lasts[int(r.random() * len(lasts))]
+        first, f = self._name(firsts, avoid)
+        last, l = self._name(lasts, avoid)
         k = int(r.random() * 4)
         local = f"{f}.{l}" if k < 2 else f"{f[0]}{l}" if k == 2 else f"{f}_{l}"
         groups = self._phone(code)

@@ -47,6 +47,9 @@ RATES = {
 _CHILD_DELETED = RATES["child_deleted"]
 _CHILD_ORPHAN = RATES["child_orphan"]
 _ALNUM = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+#: All 3-character serial tails, so one draw picks three characters.
+_ALNUM3 = tuple(a + b + c for a in _ALNUM for b in _ALNUM for c in _ALNUM)
+_N3 = len(_ALNUM3)
 _HOUR_US = 3_600_000_000
 
 
@@ -91,19 +94,17 @@ class Draft:
 def _serial(r: Random, prefix: str) -> str:
     if prefix.endswith("-"):
         return f"{prefix}{100000 + int(r.random() * 900000)}"
-    a = _ALNUM
-    return f"{prefix}{int(r.random() * 10000):04d}{a[int(r.random() * 34)]}" \
-           f"{a[int(r.random() * 34)]}{a[int(r.random() * 34)]}"
+    n = int(r.random() * 10_000 * _N3)
+    return f"{prefix}{n // _N3:04d}{_ALNUM3[n % _N3]}"
 
 
 def _part_serial(r: Random, new: bool) -> str:
-    if r.random() < 0.2:
-        return f"{'SNEW' if new else 'SOLD'}{int(r.random() * 1_000_000):06d}"
-    a = _ALNUM
-    head = ("PW", "KR", "MY", "CN", "7C", "SG")[int(r.random() * 6)]
-    n = int(r.random() * 34**8)
-    return (f"{head}{a[n % 34]}{a[n // 34 % 34]}{a[n // 1156 % 34]}{a[n // 39304 % 34]}"
-            f"{int(r.random() * 10000):04d}")
+    x = r.random()
+    if x < 0.2:
+        return f"{'SNEW' if new else 'SOLD'}{int(x * 5_000_000):06d}"
+    n = int(r.random() * _N3 * _N3 * 6)
+    head = ("PW", "KR", "MY", "CN", "7C", "SG")[n % 6]
+    return f"{head}{_ALNUM3[n // 6 % _N3]}{int(x * 10_000) % 10}{_ALNUM3[n // 6 // _N3]}"
 
 
 def _distinct_people(pf: PeopleFactory, code: str, domain: str, n: int,
@@ -115,10 +116,7 @@ def _distinct_people(pf: PeopleFactory, code: str, domain: str, n: int,
     """
     out = []
     for _ in range(n):
-        for _attempt in range(8):
-            p = pf.person(code, domain)
-            if p.first not in used and p.last not in used:
-                break
+        p = pf.person(code, domain, avoid=used)
         used.add(p.first)
         used.add(p.last)
         out.append(p)
@@ -160,8 +158,8 @@ def plan_case(index: int, ids: SalesforceIds, r: Random, ref: int) -> Draft:
     d.number = case_number(index)
     d.deleted = r.random() < RATES["case_deleted"]
     d.parent_id = ids.make("case", int(r.random() * max(index, 1))) if index and r.random() < 0.06 else None
-    d.account_id = ids.make("account", int(r.random() * 50_000)) if r.random() < 0.9 else None
-    d.owner_id = ids.make("user", int(r.random() * 2_000))
+    d.account_id = ids.shared("account", int(r.random() * 50_000)) if r.random() < 0.9 else None
+    d.owner_id = ids.shared("user", int(r.random() * 2_000))
 
     product: Product = PRODUCTS[int(r.random() * len(PRODUCTS))]
     issues = ISSUES_BY_FAMILY[product.family]

@@ -107,7 +107,7 @@ def _add_case(d: Draft, m: Marks, ids: SalesforceIds, out: Chunk) -> None:
             w.id, w.parent, w.number, subject, desc, problem, onsite, closing,
             w.created, w.modified, w.deleted, s.street, s.city, s.state, s.postal,
             s.country, ctx["wo.ContactName"], ctx["wo.ContactPhone"],
-            ids.make("user", 5_000 + int(r.random() * 500)), w.modified,
+            ids.shared("user", 5_000 + int(r.random() * 500)), w.modified,
         ))
     for c in d.comments:
         body = comment_text(d, c, m)

@@ -187,3 +187,82 @@ def test_fallback_only_objects_are_found_on_fallback_not_primary(ready):
     assert ready.search(fallback[2], "fallback", k=1)[0].case_id == case_id_of(2)
     on_primary = ready.search(unit_vectors(1, SIZES["primary"], 13)[0], "primary", k=10)
     assert {h.case_id for h in on_primary} == {case_id_of(0), case_id_of(1)}
+
+
+def test_close_then_reuse_reopens_and_keeps_objects(ready):
+    """After close() the store reopens on next use and still holds its objects."""
+    ready.upsert(_objects(range(3)))
+    ready.close()
+    assert ready.count() == 3
+    assert ready.search(unit_vectors(1, SIZES["primary"], 4)[0], "primary", k=3)
+
+
+def test_zone_aware_timestamps_are_stored_as_the_same_instant(ready):
+    """A zone-aware timestamp column is stored as that instant (read back as naive UTC)."""
+    objects = _objects([0])
+    utc = objects.column("created_date").cast(pa.timestamp("us", tz="UTC"))
+    berlin = utc.cast(pa.timestamp("us", tz="Europe/Berlin"))
+    objects = objects.set_column(objects.schema.get_field_index("created_date"), "created_date", berlin)
+    ready.upsert(objects)
+    stored = rows_by_case(ready.fetch([case_id_of(0)]))[case_id_of(0)]
+    assert stored["created_date"] == fake_case(0)["created_date"]
+
+
+def test_search_on_unknown_vector_or_wrong_length_raises(ready):
+    """Searching a vector the store does not have, or with a wrong-length query, raises ValueError."""
+    ready.upsert(_objects(range(2)))
+    with pytest.raises(ValueError, match="nonexistent"):
+        ready.search(unit_vectors(1, SIZES["primary"])[0], "nonexistent")
+    with pytest.raises(ValueError, match="primary"):
+        ready.search(unit_vectors(1, SIZES["primary"] + 1)[0], "primary")
+
+
+def test_empty_upsert_reports_nothing(ready):
+    """Upserting an empty object table succeeds with no outcomes."""
+    result = ready.upsert(_objects([]))
+    assert result.succeeded == [] and result.failed == []
+    assert ready.count() == 0
+
+
+# -- DuckDBVectorStore only --------------------------------------------------------
+
+
+@pytest.fixture
+def duckdb_store(tmp_path):
+    with DuckDBVectorStore(path=str(tmp_path / "vectors.duckdb")) as s:
+        yield s
+
+
+def test_duckdb_upsert_before_ensure_schema_raises(duckdb_store):
+    """Writing to a store whose table does not exist raises StoreSchemaMismatch; reads see nothing."""
+    with pytest.raises(StoreSchemaMismatch, match="ensure_schema"):
+        duckdb_store.upsert(_objects([0]))
+    assert duckdb_store.count() == 0
+    assert duckdb_store.fetch([case_id_of(0)]).num_rows == 0
+    assert list(duckdb_store.iter_checksums()) == []
+
+
+def test_duckdb_rejects_unknown_columns_and_foreign_ids(duckdb_store):
+    """An unknown column fails the whole call; an id that is not uuid5(case_id) fails its object."""
+    duckdb_store.ensure_schema(SIZES)
+    with pytest.raises(ValueError, match="composite_text"):
+        duckdb_store.upsert(_objects([0]).append_column("composite_text", pa.array(["x"])))
+    objects = _objects([0, 1])
+    ids = objects.column("id").to_pylist()
+    objects = objects.set_column(0, "id", pa.array([ids[1], ids[1]]))
+    result = duckdb_store.upsert(objects)
+    assert result.succeeded == [case_id_of(1)]
+    assert result.failed[0][0] == case_id_of(0) and "uuid5" in result.failed[0][1]
+
+
+def test_duckdb_new_instance_reads_existing_file(tmp_path):
+    """A second block on the same file finds the table and its vector sizes without ensure_schema."""
+    path = str(tmp_path / "vectors.duckdb")
+    with DuckDBVectorStore(path=path) as first:
+        first.ensure_schema({"primary": SIZES["primary"], "fallback": None})
+        first.upsert(_objects([0], fallback=[None]))
+    with DuckDBVectorStore(path=path) as second:
+        assert second.count() == 1
+        assert second.vector_lengths([case_id_of(0)]).column_names == ["case_id", vector_column("primary")]
+        rejected = second.upsert(_objects([1]))
+        assert "fallback" in rejected.failed[0][1]

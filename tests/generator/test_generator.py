@@ -169,6 +169,18 @@ def test_timestamps_fall_in_the_120_days_before_the_reference_time(db):
     assert one(db, 'SELECT count(*) FROM "case" WHERE IsClosed <> (ClosedDate IS NOT NULL)') == 0
 
 
+def test_reference_time_moves_the_window(tmp_path):
+    """Timestamps follow reference_time; an aware datetime is taken as its UTC moment."""
+    from datetime import timezone
+
+    ref = datetime(2025, 3, 1, 12, tzinfo=timezone(timedelta(hours=2)))
+    rep = generate_staging(tmp_path / "ref", 60, seed=3, reference_time=ref)
+    created = _read(rep.out_dir / "case").column("CreatedDate").to_pylist()
+    assert rep.reference_time == datetime(2025, 3, 1, 10)
+    assert all(datetime(2025, 3, 1, 10) - timedelta(days=120) <= c <= datetime(2025, 3, 1, 10)
+               for c in created)
+
+
 def _keyed_columns(db, key: str) -> list[tuple[str, str]]:
     return db.execute(f'SELECT DISTINCT "table", "column" FROM {key} ORDER BY 1, 2').fetchall()
 

@@ -1,0 +1,266 @@
+"""What a case's context values look like in text: their variants.
+
+One function per context column turns a value into the forms it takes in
+support text (``pii_context_matcher`` finds them):
+
+* names: "John Smith", "Smith, John", "J. Smith", "Smith J.", "John S.",
+  first and last name alone (parts of at least two letters that are not
+  common support words, see ``NAME_PART_STOPWORDS``); titles are dropped;
+* e-mail addresses (several per value are fine, "a@x.org; b@y.org"), plus
+  the local part alone ("john.smith") unless it is a role name ("support"),
+  plus the display name of "John Smith <john@x.org>";
+* phone numbers as their digits (extensions dropped);
+* company names with and without their legal suffix ("Acme Corp", "Acme");
+* address values and their comma-separated parts, street-type words in long
+  or short form ("Main Street" / "Main St.").
+
+Deliberate exceptions (not identifying, and removing them would wreck the
+text): values made only of ``NON_NAME_WORDS`` ("HPE Support"), phone values with
+fewer than five digits, and address values of one or two characters, which
+are state or country codes and are matched in their given casing only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+__all__ = [
+    "COMMON_WORD_NAMES",
+    "NAME_PART_STOPWORDS",
+    "NON_NAME_WORDS",
+    "WORD",
+    "ContextVariants",
+    "PhoneValue",
+    "WordSequence",
+    "context_variants",
+]
+
+#: Words that make no person, company or place on their own: function words,
+#: titles, name particles, roles and support vocabulary. A context value made
+#: only of these ("HPE Support", "Customer Service") is not treated as PII.
+NON_NAME_WORDS: frozenset[str] = frozenset(
+    """
+    a an the and or of to in on at by for from with as is it be no not so up
+    we us our you your he she they me my mr mrs ms miss dr prof sir jr sr ii iii
+    de da di du la le van von der den del della dos das
+    hpe hp support team service services desk center centre help admin
+    administrator user customer client partner engineer field onsite tech
+    technical manager operations ops sales info contact noreply reply system
+    systems global group solutions international it network unknown none null
+    na test
+    """.split()
+)
+
+#: First or last names that are also everyday words of support texts: removed
+#: as part of a full name ("Mark Power"), never on their own ("mark the power
+#: supply").
+COMMON_WORD_NAMES: frozenset[str] = frozenset(
+    """
+    case will may mark bill grant chase page price power port drive disk memory
+    fan board card slot rack bay box array smart link boot switch cable storage
+    server hall king long little young stone wood read reading cook baker
+    hunter rose hope joy summer miles lane dean gene drew frank june april
+    august monday friday sunday new old call message email mail phone mobile
+    office home work order
+    """.split()
+)
+
+#: Name parts never removed on their own.
+NAME_PART_STOPWORDS: frozenset[str] = NON_NAME_WORDS | COMMON_WORD_NAMES
+
+_TITLES = frozenset("mr mrs ms miss dr prof sir".split())
+_ROLE_LOCAL_PARTS = NAME_PART_STOPWORDS | frozenset(
+    "postmaster mailer-daemon no-reply donotreply do-not-reply notifications "
+    "notification alerts helpdesk servicedesk hostmaster webmaster".split()
+)
+_LEGAL_SUFFIXES = frozenset(
+    """
+    inc incorporated llc ltd limited corp corporation co company gmbh ag sa sas
+    sarl bv nv plc pty srl spa kg oy ab as kk lp llp ulc se
+    """.split()
+)
+_STREET_WORDS: tuple[frozenset[str], ...] = tuple(
+    frozenset(group.split())
+    for group in (
+        "street st str strasse straße",
+        "avenue ave av",
+        "road rd",
+        "boulevard blvd",
+        "drive dr",
+        "lane ln",
+        "court ct",
+        "place pl",
+        "square sq",
+        "highway hwy",
+        "parkway pkwy",
+        "suite ste",
+        "building bldg",
+        "floor fl",
+    )
+)
+
+#: A word of text: a maximal run of letters and digits.
+WORD = re.compile(r"[^\W_]+")
+_EMAIL_IN_VALUE = re.compile(r"[^\s<>;,()\"'\[\]]+@[^\s<>;,()\"'\[\]]+")
+_EXTENSION = re.compile(r"(?i)\s*(?:ext\.?|extension|x|#)\s*\d{1,6}\s*$")
+_MIN_PHONE_DIGITS = 5
+
+#: A variant word: the case-folded word, or the set of its equivalents.
+Word = str | frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class WordSequence:
+    """A variant as a sequence of words (names, companies, addresses, local parts)."""
+
+    words: tuple[Word, ...]
+    entity: str
+    key: str  # normalised source value: the same for all variants of one value
+    exact_case: tuple[str, ...] | None = None  # original words, for state/country codes
+    gaps: tuple[str, ...] | None = None  # exact separators (e-mail local parts)
+    dot_after: bool = False  # "John S." needs the dot
+
+    @property
+    def weight(self) -> int:
+        """Longer variants are tried first."""
+        return sum(len(w) if isinstance(w, str) else 4 for w in self.words) + len(self.words)
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneValue:
+    """A phone number as its digits."""
+
+    digits: str
+    key: str
+
+
+@dataclass
+class ContextVariants:
+    """All variants of one case's context values."""
+
+    sequences: list[WordSequence] = field(default_factory=list)
+    emails: dict[str, str] = field(default_factory=dict)  # lower-cased address -> key
+    phones: list[PhoneValue] = field(default_factory=list)
+
+
+def context_variants(context: Mapping[str, Sequence[str | None] | None]) -> ContextVariants:
+    """Variants of the values in a case's context list columns (``schemas.context``)."""
+    found = ContextVariants()
+    for column, values in context.items():
+        for value in dict.fromkeys(v.strip() for v in values or () if v and v.strip()):
+            if column == "context_names":
+                found.sequences += _name_variants(value, found.emails)
+            elif column == "context_emails":
+                found.sequences += _email_variants(value, found.emails)
+            elif column == "context_phones":
+                found.phones += _phone_variants(value)
+            elif column == "context_companies":
+                found.sequences += _company_variants(value)
+            elif column == "context_addresses":
+                found.sequences += _address_variants(value)
+    return found
+
+
+def _fold(tokens: Sequence[str]) -> tuple[str, ...]:
+    return tuple(t.casefold() for t in tokens)
+
+
+def _stopwords_only(tokens: Sequence[str]) -> bool:
+    return all(t.casefold() in NON_NAME_WORDS or t.isdigit() for t in tokens)
+
+
+def _name_variants(value: str, emails: dict[str, str]) -> list[WordSequence]:
+    if "@" in value:
+        return _email_variants(value, emails)
+    if value.count(",") == 1:  # "Smith, John"
+        last, first = value.split(",")
+        tokens = WORD.findall(first) + WORD.findall(last)
+    else:
+        tokens = WORD.findall(value)
+    tokens = [t for t in tokens if t.casefold() not in _TITLES]
+    if not tokens or _stopwords_only(tokens) or sum(len(t) for t in tokens) < 2:
+        return []
+    words = _fold(tokens)
+    key = "PERSON:" + " ".join(words)
+    variants = [words]
+    if len(words) > 1:
+        first, last = words[0], words[-1]
+        variants += [
+            (last, *words[:-1]),  # Smith, John A.
+            (first, last),  # John Smith (middle names left out)
+            (last, first),  # Smith, John
+            (first[0], last),  # J. Smith
+            (last, first[0]),  # Smith, J.
+        ]
+    variants += [
+        (part,) for part in words if len(part) >= 2 and not part.isdigit() and part not in NAME_PART_STOPWORDS
+    ]
+    found = [WordSequence(v, "PERSON", key) for v in dict.fromkeys(variants)]
+    if len(words) > 1:  # John S.
+        found.append(WordSequence((words[0], words[-1][0]), "PERSON", key, dot_after=True))
+    return found
+
+
+def _email_variants(value: str, emails: dict[str, str]) -> list[WordSequence]:
+    found: list[WordSequence] = []
+    for address in (a.strip(".") for a in _EMAIL_IN_VALUE.findall(value)):
+        if "@" not in address:
+            continue
+        key = "EMAIL_ADDRESS:" + address.casefold()
+        emails.setdefault(address.lower(), key)
+        local = address.split("@", 1)[0]
+        tokens = WORD.findall(local)
+        if len(local) >= 4 and tokens and local.casefold() not in _ROLE_LOCAL_PARTS and not local.isdigit():
+            gaps = tuple(g for g in re.split(r"[^\W_]+", local)[1:-1])
+            if local.startswith(tokens[0]) and local.endswith(tokens[-1]):
+                found.append(WordSequence(_fold(tokens), "EMAIL_ADDRESS", key, gaps=gaps))
+    rest = _EMAIL_IN_VALUE.sub(" ", value)
+    if WORD.search(rest):  # "John Smith <john@x.com>": the display name too
+        found += _name_variants(rest.strip(), emails)
+    return found
+
+
+def _phone_variants(value: str) -> list[PhoneValue]:
+    digits = re.sub(r"\D", "", _EXTENSION.sub("", value)) or re.sub(r"\D", "", value)
+    if len(digits) < _MIN_PHONE_DIGITS:
+        return []
+    return [PhoneValue(digits, "PHONE_NUMBER:" + digits)]
+
+
+def _company_variants(value: str) -> list[WordSequence]:
+    tokens = WORD.findall(value)
+    if not tokens or _stopwords_only(tokens):
+        return []
+    core = list(tokens)
+    while len(core) > 1 and core[-1].casefold() in _LEGAL_SUFFIXES:
+        core.pop()
+    key = "ORGANIZATION:" + " ".join(_fold(core))
+    found = [WordSequence(_fold(tokens), "ORGANIZATION", key)]
+    if core != tokens and any(t.casefold() not in NAME_PART_STOPWORDS for t in core) and sum(map(len, core)) >= 3:
+        found.append(WordSequence(_fold(core), "ORGANIZATION", key))
+    return found
+
+
+def _address_variants(value: str) -> list[WordSequence]:
+    found: list[WordSequence] = []
+    parts = [value] + [p.strip() for p in re.split(r"[,\n;]", value) if p.strip()]
+    for part in dict.fromkeys(parts):
+        tokens = WORD.findall(part)
+        if not tokens:
+            continue
+        key = "LOCATION:" + " ".join(_fold(tokens))
+        if sum(len(t) for t in tokens) <= 2:  # state or country code: exact casing
+            found.append(WordSequence(_fold(tokens), "LOCATION", key, exact_case=tuple(tokens)))
+        elif not _stopwords_only(tokens) or any(t.isdigit() for t in tokens):
+            found.append(WordSequence(tuple(_street_word(t) for t in tokens), "LOCATION", key))
+    return found
+
+
+def _street_word(token: str) -> Word:
+    folded = token.casefold()
+    for group in _STREET_WORDS:
+        if folded in group:
+            return group
+    return folded
