@@ -3,8 +3,13 @@
 One table, one row per case: ``id`` (uuid5 of the case id, primary key), one
 column per property (``schemas.fields.FIELDS`` plus ``LINEAGE_PROPERTIES``)
 and one ``FLOAT[n]`` column per named vector. Writes are set-based: an Arrow
-object table is validated with Arrow/numpy, registered, and written with one
-``INSERT OR REPLACE``. Search is brute-force cosine similarity.
+object table is validated per object with Arrow/numpy, registered, and written
+with one DELETE + INSERT in a transaction. Search is brute-force cosine
+similarity (``array_cosine_similarity``), fine up to about a million objects.
+
+Timestamps are stored as naive UTC (``TIMESTAMP``); zone-aware input is
+converted. The connection is private to the block, opened lazily, and every
+operation runs on its own cursor, so one block may serve several threads.
 """
 
 from __future__ import annotations
@@ -289,7 +294,11 @@ class DuckDBVectorStore(VectorStore):
     # -- writes ----------------------------------------------------------------
 
     def upsert(self, objects: pa.Table) -> UpsertResult:
-        """Validate per object, then replace all valid objects with one INSERT OR REPLACE."""
+        """Validate per object, then replace every valid object (delete + insert, one transaction).
+
+        Raises ``TypeError``/``ValueError`` for a malformed table (unknown column,
+        wrong column type) and ``StoreSchemaMismatch`` if the table does not exist.
+        """
         with self._cursor() as cur:
             sizes = self._require_sizes(cur)
             if objects.num_rows == 0:

@@ -94,7 +94,7 @@ class KeepList:
             return []
         if "@" in text:
             found = _outside_emails(text, found)
-        return _merge(found)
+        return _merge(found) if found else []
 
     @staticmethod
     def overlaps(spans: Sequence[tuple[int, int]], start: int, end: int) -> bool:

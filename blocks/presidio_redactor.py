@@ -17,31 +17,32 @@ pseudonyms (``pii_operators``). presidio is imported on first use only.
 
 from __future__ import annotations
 
-import functools
-import logging
 import os
-import threading
-from collections import OrderedDict
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
 
-import phonenumbers
-import pyarrow as pa
-from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
+os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")  # before presidio: no download
 
-from blocks.errors import TerminalServiceError
-from blocks.pii_context_matcher import ContextMatcher
-from blocks.pii_keep_list import DEFAULT_KEEP_PATTERNS, KeepList, compile_keep_patterns
-from blocks.pii_operators import Replacer, normalise_value
-from blocks.pii_redactor import PiiRedactor
-from blocks.pii_spans import Finding, resolve, rewrite
-from schemas.context import CONTEXT_COLUMNS
-from schemas.fields import FREE_TEXT_PROPERTIES
+import functools  # noqa: E402
+import logging  # noqa: E402
+import threading  # noqa: E402
+from collections import OrderedDict  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from typing import TYPE_CHECKING, Any, Literal  # noqa: E402
+
+import phonenumbers  # noqa: E402
+import pyarrow as pa  # noqa: E402
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator  # noqa: E402
+
+from blocks.errors import TerminalServiceError  # noqa: E402
+from blocks.pii_context_matcher import ContextMatcher  # noqa: E402
+from blocks.pii_keep_list import DEFAULT_KEEP_PATTERNS, KeepList, compile_keep_patterns  # noqa: E402
+from blocks.pii_operators import Replacer, normalise_value  # noqa: E402
+from blocks.pii_redactor import PiiRedactor  # noqa: E402
+from blocks.pii_spans import Finding, resolve, rewrite  # noqa: E402
+from schemas.context import CONTEXT_COLUMNS  # noqa: E402
+from schemas.fields import FREE_TEXT_PROPERTIES  # noqa: E402
 
 if TYPE_CHECKING:
     from blocks.pii_recognizers import PiiAnalyzer
-
-os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
 __all__ = [
     "DEFAULT_ENTITIES",
@@ -309,12 +310,15 @@ class PresidioRedactor(PiiRedactor):
             if self._analyzer is None or self._analyzer_config != config:
                 from blocks.pii_recognizers import build_analyzer
 
-                self._analyzer = build_analyzer(
-                    self.entities,
-                    score_threshold=self.score_threshold,
-                    phone_regions=self.phone_regions,
-                    spacy_model=self.spacy_model,
-                )
+                try:
+                    self._analyzer = build_analyzer(
+                        self.entities,
+                        score_threshold=self.score_threshold,
+                        phone_regions=self.phone_regions,
+                        spacy_model=self.spacy_model,
+                    )
+                except (ValueError, OSError) as exc:  # configuration only: no text involved
+                    raise PiiRedactionError(f"cannot build the presidio analyzer: {exc}") from exc
                 self._analyzer_config = config
             return self._analyzer
 
@@ -335,15 +339,19 @@ def _is_string_list(data_type: pa.DataType) -> bool:
 
 
 def _check_text_type(name: str, data_type: pa.DataType) -> None:
-    if not (_is_string(data_type) or _is_string_list(data_type)):
+    if not (_is_string(data_type) or _is_string_list(data_type) or _is_all_null(data_type)):
         raise PiiRedactionError(
             f"free-text column {name!r} has type {data_type}; expected string or list<string>"
         )
 
 
+def _is_all_null(data_type: pa.DataType) -> bool:
+    """Null, or a list of null: what Arrow infers for columns without any value."""
+    if pa.types.is_list(data_type) or pa.types.is_large_list(data_type):
+        data_type = data_type.value_type
+    return pa.types.is_null(data_type)
+
+
 def _check_context_type(name: str, data_type: pa.DataType) -> None:
-    all_null = pa.types.is_null(data_type) or (
-        (pa.types.is_list(data_type) or pa.types.is_large_list(data_type)) and pa.types.is_null(data_type.value_type)
-    )
-    if not (_is_string_list(data_type) or all_null):
+    if not (_is_string_list(data_type) or _is_all_null(data_type)):
         raise PiiRedactionError(f"context column {name!r} has type {data_type}; expected list<string>")

@@ -91,6 +91,11 @@ class Person:
                       self.phone_groups, self.phone)
 
     @property
+    def phone_key(self) -> str:
+        """``#`` + last 8 digits: two people of a case never share it."""
+        return "#" + "".join(self.phone_groups)[-8:]
+
+    @property
     def full(self) -> str:
         return f"{self.first} {self.last}"
 
@@ -166,20 +171,26 @@ class PeopleFactory:
     def country(self) -> str:
         return _COUNTRY_BAG[int(self.r.random() * len(_COUNTRY_BAG))]
 
-    def engineer(self) -> Person:
+    def engineer(self, avoid: set[str]) -> Person:
         """An HPE support engineer: a fixed staff that works many cases."""
-        return _ENGINEERS[int(self.r.random() * len(_ENGINEERS))].copy()
+        return self._from_pool(_ENGINEERS, avoid, "US", "hpe.com")
 
     def field_engineer(self, code: str, avoid: set[str]) -> Person:
-        """A partner field engineer (CE) of the country, named unlike ``avoid``."""
-        pool = _FIELD[code]
+        """A partner field engineer (CE) of the country, unlike anyone in ``avoid``."""
+        return self._from_pool(_FIELD[code], avoid, code, "fieldservice-partners.com")
+
+    def _from_pool(self, pool: tuple[Person, ...], avoid: set[str], code: str,
+                   domain: str) -> Person:
+        def clash(p: Person) -> bool:
+            return p.first in avoid or p.last in avoid or p.phone_key in avoid
+
         for _ in range(3):
             p = pool[int(self.r.random() * len(pool))]
-            if p.first not in avoid and p.last not in avoid:
+            if not clash(p):
                 return p.copy()
-        free = [p for p in pool if p.first not in avoid and p.last not in avoid]
+        free = [p for p in pool if not clash(p)]
         if not free:
-            return self.person(code, "fieldservice-partners.com", avoid=avoid)
+            return self.person(code, domain, avoid=avoid)
         return free[int(self.r.random() * len(free))].copy()
 
     def _name(self, names: tuple[tuple[str, str], ...], avoid: set[str]) -> tuple[str, str]:
@@ -218,6 +229,8 @@ class PeopleFactory:
         k = int(r.random() * 4)
         local = f"{f}.{l}" if k < 2 else f"{f[0]}{l}" if k == 2 else f"{f}_{l}"
         groups = self._phone(code)
+        while "#" + "".join(groups)[-8:] in avoid:
+            groups = self._phone(code)
         fmt = _PHONE_FORMATS[code][0 if r.random() < 0.6 else int(r.random() * 3)]
         return Person(first, last, code, f"{local}@{domain}", groups, fmt.format(*groups))
 

@@ -109,16 +109,16 @@ def _part_serial(r: Random, new: bool) -> str:
 
 def _distinct_people(pf: PeopleFactory, code: str, domain: str, n: int,
                      used: set[str]) -> list[Person]:
-    """People whose first and last names differ from everyone else on the case.
+    """People whose names and phone numbers differ from everyone else on the case.
 
-    Distinct names keep the answer key honest: a colleague who shares the
-    contact's first name would make "Hi John," ambiguous.
+    Distinct values keep the answer key honest: a colleague who shares the
+    contact's first name would make "Hi John," ambiguous, and one who shares
+    a phone number would be "in context" by accident.
     """
     out = []
     for _ in range(n):
         p = pf.person(code, domain, avoid=used)
-        used.add(p.first)
-        used.add(p.last)
+        used.update((p.first, p.last, p.phone_key))
         out.append(p)
     return out
 
@@ -186,10 +186,10 @@ def plan_case(index: int, ids: SalesforceIds, r: Random, ref: int) -> Draft:
     domain = d.company[2]
     used: set[str] = set()
     d.contact, d.colleague = _distinct_people(pf, code, domain, 2, used)
-    d.field_engineer = ce = pf.field_engineer(code, used)
-    used.add(ce.first)
-    used.add(ce.last)
-    d.engineer = pf.engineer()
+    d.field_engineer = pf.field_engineer(code, used)
+    d.engineer = pf.engineer(used)
+    for p in (d.field_engineer, d.engineer):
+        used.update((p.first, p.last, p.phone_key))
     d.origin = ORIGINS[int(r.random() * len(ORIGINS))]
     if d.origin in SUPPLIED_ORIGINS:
         d.requester = d.contact if r.random() < 0.7 else _distinct_people(pf, code, domain, 1, used)[0]

@@ -41,10 +41,10 @@ class RedactResult:
 def _render(con: duckdb.DuckDBPyConnection, merged: pa.Table, max_chars: int) -> pa.Table:
     con.register("redacted_batch", merged)
     try:
-        return con.execute(
+        return con.sql(
             f"""SELECT *, left(full_text, $max) AS composite_text, length(full_text) > $max AS was_truncated
                 FROM (SELECT *, {composite_text_sql()} AS full_text FROM redacted_batch)""",
-            {"max": max_chars},
+            params={"max": max_chars},
         ).to_arrow_table().drop_columns(["full_text"])
     finally:
         con.unregister("redacted_batch")

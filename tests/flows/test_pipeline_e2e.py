@@ -200,3 +200,17 @@ def test_search_finds_cases(prefect_harness, staging, tmp_path):
     hits = search_cases(blocks, "memory DIMM replaced", k=5)
     assert 0 < len(hits) <= 5
     assert all(h.properties.get("case_number") for h, _ in hits)
+
+
+@pytest.mark.postgres
+def test_pipeline_with_lineage_on_postgresql(prefect_harness, staging, tmp_path, postgres_database_url):
+    """With [lineage] on a real PostgreSQL, a run completes and its rerun processes nothing."""
+    cfg = tmp_path / "pipeline.toml"
+    cfg.write_text(f'[staging]\ntype = "parquet"\npath = "{staging}"\n[lineage]\nurl = "{postgres_database_url}"\n')
+    first = case_vector_pipeline(config_path=str(cfg), home=str(tmp_path / "home"))
+    assert first["loaded"] == len(_live_case_ids(staging))
+    second = case_vector_pipeline(config_path=str(cfg), home=str(tmp_path / "home"), window_start=datetime(2000, 1, 1))
+    assert second["processed"] == 0
+    blocks = load_blocks(cfg, home=tmp_path / "home")
+    counts = {(r["stage"], r["status"]): r["count"] for r in blocks.lineage.stage_status_counts()}
+    assert counts[("loaded", "completed")] == first["loaded"]

@@ -1,0 +1,57 @@
+"""The configuration file chooses and configures blocks without code changes."""
+
+from __future__ import annotations
+
+import pytest
+
+from flows.config import ConfigError, load_blocks
+
+
+def test_defaults_are_embedded(tmp_path):
+    """With no file: Parquet staging, presidio, hashing 3072 + 768, DuckDB store, SQLite lineage under home."""
+    blocks = load_blocks(home=tmp_path)
+    assert type(blocks.staging).__name__ == "ParquetStagingSource"
+    assert (blocks.primary.vector_size, blocks.fallback.vector_size) == (3072, 768)
+    assert type(blocks.store).__name__ == "DuckDBVectorStore" and str(tmp_path) in blocks.store.path
+    assert "sqlite" in str(blocks.lineage.url)
+
+
+def test_file_chooses_blocks_and_resolves_relative_paths(tmp_path):
+    """Types and fields come from the file; relative paths resolve against its folder."""
+    (tmp_path / "conf").mkdir()
+    cfg = tmp_path / "conf" / "p.toml"
+    cfg.write_text(
+        '[staging]\ntype = "duckdb"\npath = "stage.duckdb"\n'
+        '[embedder.primary]\ntype = "hashing"\ndimensions = 64\n'
+        '[pipeline]\nbatch_size = 7\n'
+    )
+    blocks = load_blocks(cfg, home=tmp_path / "home")
+    assert type(blocks.staging).__name__ == "DuckDBStagingSource"
+    assert blocks.staging.path == str(tmp_path / "conf" / "stage.duckdb")
+    assert blocks.primary.vector_size == 64 and blocks.fallback is None
+    assert blocks.settings.batch_size == 7
+
+
+def test_env_indirection_reads_variable(tmp_path, monkeypatch):
+    """``<field>_env`` reads the field from an environment variable."""
+    url = f"sqlite:///{tmp_path / 'other.db'}"
+    monkeypatch.setenv("LINEAGE_URL_FOR_TEST", url)
+    cfg = tmp_path / "p.toml"
+    cfg.write_text('[lineage]\nurl_env = "LINEAGE_URL_FOR_TEST"\n')
+    assert "other.db" in str(load_blocks(cfg, home=tmp_path).lineage.url)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('[store]\ntype = "nope"\n', "[store] type 'nope' is unknown"),
+    ('[embedder.primary]\ntype = "hashing"\ndimensions = "many"\n', "[embedder.primary]"),
+    ('[lineage]\nurl_env = "UNSET_VARIABLE_FOR_TEST"\n', "UNSET_VARIABLE_FOR_TEST"),
+    ('[pipeline]\nbatch_size = 0\n', "[pipeline]"),
+    ("not toml [", "not valid TOML"),
+])
+def test_bad_files_name_the_problem(tmp_path, text, expected):
+    """A bad file raises ConfigError naming the table or variable at fault."""
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_blocks(cfg, home=tmp_path)
+    assert expected in str(err.value)
