@@ -473,12 +473,11 @@ class DuckDBVectorStore(VectorStore):
             if k < 1:
                 return []
             column = _quote(vector_column(target_vector))
-            properties = ", ".join(f"t.{_quote(p)}" for p in PROPERTY_SQL_TYPES)
+            properties = ", ".join(_quote(p) for p in PROPERTY_SQL_TYPES)
+            # One top-N query: DuckDB fetches the properties of the k winners only.
             rows = cur.sql(
-                f"WITH top AS (SELECT id, array_cosine_similarity({column}, CAST($q AS FLOAT[{size}])) AS score "
-                f"FROM {self._qualified} WHERE {column} IS NOT NULL ORDER BY score DESC LIMIT $k) "
-                f"SELECT top.score, {properties} FROM top JOIN {self._qualified} t USING (id) "
-                "ORDER BY top.score DESC, t.case_id",
+                f"SELECT array_cosine_similarity({column}, CAST($q AS FLOAT[{size}])) AS score, {properties} "
+                f"FROM {self._qualified} WHERE {column} IS NOT NULL ORDER BY score DESC, case_id LIMIT $k",
                 params={"q": query.tolist(), "k": int(k)},
             ).to_arrow_table().to_pylist()
         return [SearchHit(case_id=r["case_id"], score=float(r.pop("score")), properties=r) for r in rows]

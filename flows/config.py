@@ -99,8 +99,12 @@ def _build(role: str, table: dict, where: str, base: Path):
     if "type" not in table:
         raise ConfigError(f"[{where}] needs a type")
     cls = _class(role, table["type"])
+    fields = _fields(table, where, base)
     try:
-        return cls(**_fields(table, where, base))
+        if "url" in fields and hasattr(cls, "from_url"):
+            # database-backed blocks take a URL and build their own connector block
+            return cls.from_url(**fields)
+        return cls(**fields)
     except Exception as exc:  # pydantic's ValidationError names the field
         raise ConfigError(f"[{where}] {type(exc).__name__}: {exc}") from None
 

@@ -55,3 +55,13 @@ def test_bad_files_name_the_problem(tmp_path, text, expected):
     with pytest.raises(ConfigError) as err:
         load_blocks(cfg, home=tmp_path)
     assert expected in str(err.value)
+
+
+def test_sql_staging_from_url_and_iso_overlap(tmp_path):
+    """``[staging] type = "sql"`` takes a URL; ``overlap`` takes an ISO 8601 duration."""
+    cfg = tmp_path / "p.toml"
+    cfg.write_text(f'[staging]\ntype = "sql"\nurl = "sqlite:///{tmp_path / "s.db"}"\nschema = "main"\n'
+                   '[pipeline]\noverlap = "PT30M"\n')
+    blocks = load_blocks(cfg, home=tmp_path)
+    assert type(blocks.staging).__name__ == "SqlStagingSource"
+    assert blocks.settings.overlap.total_seconds() == 1800
