@@ -247,7 +247,12 @@ class DuckDBVectorStore(VectorStore):
         return self._sizes
 
     def ensure_schema(self, vector_sizes: Mapping[str, int | None]) -> None:
-        """Create the table; an existing one must have exactly these vector sizes and properties."""
+        """Create the table if missing; otherwise check it and change nothing.
+
+        Every property and every sized vector must exist with the expected type.
+        Vector columns of the table that ``vector_sizes`` does not size are left
+        alone (a run without a fallback embedder still loads its primary vectors).
+        """
         sizes = {}
         for name, size in vector_sizes.items():
             _quote(vector_column(name))
@@ -264,10 +269,12 @@ class DuckDBVectorStore(VectorStore):
                     f"{_quote(c)} {t}{' PRIMARY KEY' if c == 'id' else ''}" for c, t in expected.items()
                 )
                 cur.execute(f"CREATE TABLE IF NOT EXISTS {self._qualified} (\n  {columns}\n)")
-                self._sizes = dict(sizes)
-                return
+            self._sizes = None
+        if actual is None:
+            return
         differences = []
-        for column in [*expected, *(c for c in actual if c not in expected)]:
+        extra = [c for c in actual if c not in expected and not c.startswith(_VECTOR_PREFIX)]
+        for column in [*expected, *extra]:
             want, have = expected.get(column, "absent"), actual.get(column, "absent")
             if want != have:
                 what = (
@@ -281,7 +288,6 @@ class DuckDBVectorStore(VectorStore):
                 f"table {self.table!r} in {self.path} differs from the requested schema: "
                 + "; ".join(differences)
             )
-        self._sizes = dict(sizes)
 
     def _require_sizes(self, cur: duckdb.DuckDBPyConnection) -> dict[str, int]:
         sizes = self._stored_sizes(cur)

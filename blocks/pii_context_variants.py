@@ -7,9 +7,10 @@ support text (``pii_context_matcher`` finds them):
   first and last name alone (parts of at least two letters that are not
   common support words, see ``NAME_PART_STOPWORDS``); titles are dropped;
 * e-mail addresses (several per value are fine, "a@x.org; b@y.org"), plus
-  the local part alone ("john.smith") unless it is a role name ("support"),
-  plus the display name of "John Smith <john@x.org>";
-* phone numbers as their digits (extensions dropped);
+  the local part alone ("john.smith", a user name, so a PERSON) unless it is
+  a role name ("support"), plus the display name of "John Smith <john@x.org>";
+* phone numbers as their digits (extensions dropped; "a / b", "a; b" and
+  "a or b" are several numbers);
 * company names with and without their legal suffix ("Acme Corp", "Acme");
 * address values and their comma-separated parts, street-type words in long
   or short form ("Main Street" / "Main St.").
@@ -105,6 +106,7 @@ _STREET_WORDS: tuple[frozenset[str], ...] = tuple(
 WORD = re.compile(r"[^\W_]+")
 _EMAIL_IN_VALUE = re.compile(r"[^\s<>;,()\"'\[\]]+@[^\s<>;,()\"'\[\]]+")
 _EXTENSION = re.compile(r"(?i)\s*(?:ext\.?|extension|x|#)\s*\d{1,6}\s*$")
+_PHONE_LIST_SEPARATOR = re.compile(r"[;,|]|\s/\s|\s+or\s+", re.IGNORECASE)
 _MIN_PHONE_DIGITS = 5
 
 #: A variant word: the case-folded word, or the set of its equivalents.
@@ -214,8 +216,8 @@ def _email_variants(value: str, emails: dict[str, str]) -> list[WordSequence]:
         tokens = WORD.findall(local)
         if len(local) >= 4 and tokens and local.casefold() not in _ROLE_LOCAL_PARTS and not local.isdigit():
             gaps = tuple(g for g in re.split(r"[^\W_]+", local)[1:-1])
-            if local.startswith(tokens[0]) and local.endswith(tokens[-1]):
-                found.append(WordSequence(_fold(tokens), "EMAIL_ADDRESS", key, gaps=gaps))
+            if local.startswith(tokens[0]) and local.endswith(tokens[-1]):  # a user name: the person
+                found.append(WordSequence(_fold(tokens), "PERSON", key, gaps=gaps))
     rest = _EMAIL_IN_VALUE.sub(" ", value)
     if WORD.search(rest):  # "John Smith <john@x.com>": the display name too
         found += _name_variants(rest.strip(), emails)
@@ -223,10 +225,12 @@ def _email_variants(value: str, emails: dict[str, str]) -> list[WordSequence]:
 
 
 def _phone_variants(value: str) -> list[PhoneValue]:
-    digits = re.sub(r"\D", "", _EXTENSION.sub("", value)) or re.sub(r"\D", "", value)
-    if len(digits) < _MIN_PHONE_DIGITS:
-        return []
-    return [PhoneValue(digits, "PHONE_NUMBER:" + digits)]
+    found = []
+    for number in _PHONE_LIST_SEPARATOR.split(value):  # "0301234 / 0171 55555"
+        digits = re.sub(r"\D", "", _EXTENSION.sub("", number)) or re.sub(r"\D", "", number)
+        if len(digits) >= _MIN_PHONE_DIGITS:
+            found.append(PhoneValue(digits, "PHONE_NUMBER:" + digits))
+    return found
 
 
 def _company_variants(value: str) -> list[WordSequence]:

@@ -16,8 +16,9 @@ protected-looking local part must never save an e-mail address from removal.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from collections.abc import Sequence
+
+from blocks.pii_spans import Span, merge_spans, overlaps_any
 
 __all__ = ["DEFAULT_KEEP_PATTERNS", "KeepList", "compile_keep_patterns"]
 
@@ -81,9 +82,9 @@ class KeepList:
     def __init__(self, patterns: Sequence[str] = DEFAULT_KEEP_PATTERNS) -> None:
         self._patterns = compile_keep_patterns(patterns)
 
-    def spans(self, text: str) -> list[tuple[int, int]]:
+    def spans(self, text: str) -> list[Span]:
         """Protected ``(start, end)`` spans of ``text``, sorted and merged."""
-        found: list[tuple[int, int]] = []
+        found: list[Span] = []
         for pattern in self._patterns:
             keeps_group = "keep" in pattern.groupindex
             for match in pattern.finditer(text):
@@ -94,20 +95,12 @@ class KeepList:
             return []
         if "@" in text:
             found = _outside_emails(text, found)
-        return _merge(found) if found else []
-
-    @staticmethod
-    def overlaps(spans: Sequence[tuple[int, int]], start: int, end: int) -> bool:
-        """Whether ``[start, end)`` overlaps any of the sorted, merged ``spans``."""
-        index = bisect_left(spans, (start, start))
-        if index > 0 and spans[index - 1][1] > start:
-            return True
-        return index < len(spans) and spans[index][0] < end
+        return merge_spans(found)
 
 
-def _outside_emails(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def _outside_emails(text: str, spans: list[Span]) -> list[Span]:
     """Drop spans overlapping a whitespace-delimited token that holds an ``@``."""
-    emails: list[tuple[int, int]] = []
+    emails: list[Span] = []
     at = text.find("@")
     while at >= 0:
         lo, hi = at, at
@@ -117,16 +110,4 @@ def _outside_emails(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, 
             hi += 1
         emails.append((lo, hi))
         at = text.find("@", hi)
-    return [s for s in spans if not KeepList.overlaps(emails, s[0], s[1])]
-
-
-def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    spans.sort()
-    merged = [spans[0]]
-    for start, end in spans[1:]:
-        last_start, last_end = merged[-1]
-        if start <= last_end:
-            merged[-1] = (last_start, max(last_end, end))
-        else:
-            merged.append((start, end))
-    return merged
+    return [s for s in spans if not overlaps_any(emails, s[0], s[1])]

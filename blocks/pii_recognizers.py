@@ -48,8 +48,8 @@ from presidio_analyzer.predefined_recognizers import (  # noqa: E402
 from spacy.language import Language  # noqa: E402
 
 from blocks.pii_windowed_recognizers import (  # noqa: E402
-    PROTECTED_SPANS_ATTR,
-    ProtectedSpans,
+    SETTLED_SPANS_ATTR,
+    SettledSpans,
     WindowedEmailRecognizer,
     WindowedIpRecognizer,
     WindowedPhoneRecognizer,
@@ -160,11 +160,12 @@ class PiiAnalyzer:
     score_threshold: float
     needs_nlp: bool
 
-    def analyze(self, text: str, protected: ProtectedSpans | None = None) -> list[RecognizerResult]:
+    def analyze(self, text: str, settled: SettledSpans | None = None) -> list[RecognizerResult]:
         """Generic PII results for ``text`` at or above the score threshold.
 
-        ``protected`` returns the text's protected spans when called; the phone
-        recognizer uses it to skip numbers that would be dropped anyway.
+        ``settled`` returns, when called, the sorted, merged spans whose fate
+        is already decided (protected tokens, context values): the phone
+        recognizer skips numbers inside them.
         """
         wanted = [e for e in self.entities if e not in _PREFILTERS or _PREFILTERS[e].search(text)]
         if not wanted:
@@ -175,7 +176,7 @@ class PiiAnalyzer:
             artifacts = NlpArtifacts(
                 entities=[], tokens=[], tokens_indices=[], lemmas=[], nlp_engine=self.engine.nlp_engine, language=LANGUAGE
             )
-        setattr(artifacts, PROTECTED_SPANS_ATTR, protected)
+        setattr(artifacts, SETTLED_SPANS_ATTR, settled)
         return self.engine.analyze(
             text,
             language=LANGUAGE,
@@ -210,7 +211,9 @@ def build_analyzer(
         logger.info("PII entities %s skipped: NER entities need spacy_model", ", ".join(skipped))
 
     # presidio's debug output quotes the words around a match: never let it out.
-    logging.getLogger("presidio-analyzer").setLevel(logging.INFO)
+    presidio_logger = logging.getLogger("presidio-analyzer")
+    if presidio_logger.getEffectiveLevel() < logging.INFO:
+        presidio_logger.setLevel(logging.INFO)
     nlp_engine = BlankSpacyNlpEngine(spacy_model)
     nlp_engine.load()
     registry = RecognizerRegistry(supported_languages=[LANGUAGE])

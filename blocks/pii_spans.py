@@ -15,12 +15,14 @@ Rules, in order:
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from blocks.pii_keep_list import KeepList
+__all__ = ["Finding", "Span", "inside_any", "merge_spans", "overlaps_any", "resolve", "rewrite"]
 
-__all__ = ["Finding", "resolve", "rewrite"]
+#: ``(start, end)`` offsets, end exclusive.
+Span = tuple[int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +39,10 @@ class Finding:
 def resolve(
     context_hits: Iterable[Finding],
     detections: Iterable[Finding],
-    protected: Sequence[tuple[int, int]],
+    protected: Sequence[Span],
 ) -> list[Finding]:
     """Sorted, non-overlapping findings to replace (rules in the module docstring)."""
-    kept = [d for d in detections if not KeepList.overlaps(protected, d.start, d.end)]
+    kept = [d for d in detections if not overlaps_any(protected, d.start, d.end)]
     candidates = sorted([*context_hits, *kept], key=lambda f: (f.start, -f.end))
     merged: list[Finding] = []
     for finding in candidates:
@@ -66,7 +68,7 @@ def _union(a: Finding, b: Finding) -> Finding:
 
 def rewrite(
     text: str,
-    bounds: Sequence[tuple[int, int]],
+    bounds: Sequence[Span],
     findings: Sequence[Finding],
     token: Callable[[Finding], str],
 ) -> tuple[list[str], int]:
@@ -97,3 +99,28 @@ def rewrite(
         out.append(text[cursor:end])
         pieces.append("".join(out))
     return pieces, replaced
+
+
+def merge_spans(spans: Iterable[Span]) -> list[Span]:
+    """Sorted spans with overlapping or touching ones merged."""
+    merged: list[Span] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def overlaps_any(spans: Sequence[Span], start: int, end: int) -> bool:
+    """Whether ``[start, end)`` shares a character with any of the merged ``spans``."""
+    index = bisect_left(spans, (start, start))
+    if index > 0 and spans[index - 1][1] > start:
+        return True
+    return index < len(spans) and spans[index][0] < end
+
+
+def inside_any(spans: Sequence[Span], start: int, end: int) -> bool:
+    """Whether ``[start, end)`` lies wholly inside one of the merged ``spans``."""
+    index = bisect_right(spans, (start, float("inf"))) - 1
+    return index >= 0 and spans[index][0] <= start and end <= spans[index][1]

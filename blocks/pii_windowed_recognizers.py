@@ -12,9 +12,11 @@ treats them as usual) but first cut the text into candidate windows:
 * phone numbers are runs of digits and separators (see
   ``WindowedPhoneRecognizer``).
 
-Protected spans (``pii_keep_list``) travel with the NLP artifacts under
-``PROTECTED_SPANS_ATTR`` as a zero-argument callable, computed at most once
-per text by whoever needs them first.
+Settled spans travel with the NLP artifacts under ``SETTLED_SPANS_ATTR`` as a
+zero-argument callable (computed at most once per text, by whoever needs
+them first): protected tokens (``pii_keep_list``) and the case's own context
+values. A phone number wholly inside one is already decided (kept, or
+removed anyway) and is not looked at again.
 """
 
 from __future__ import annotations
@@ -32,17 +34,20 @@ import phonenumbers  # noqa: E402
 from presidio_analyzer import EntityRecognizer, RecognizerResult  # noqa: E402
 from presidio_analyzer.predefined_recognizers import EmailRecognizer, IpRecognizer, PhoneRecognizer  # noqa: E402
 
+from blocks.pii_spans import Span, inside_any  # noqa: E402
+
 __all__ = [
-    "PROTECTED_SPANS_ATTR",
+    "SETTLED_SPANS_ATTR",
+    "SettledSpans",
     "WindowedEmailRecognizer",
     "WindowedIpRecognizer",
     "WindowedPhoneRecognizer",
 ]
 
-#: NlpArtifacts attribute: callable returning sorted, merged protected spans.
-PROTECTED_SPANS_ATTR = "pii_protected_spans"
+#: NlpArtifacts attribute: callable returning sorted, merged settled spans.
+SETTLED_SPANS_ATTR = "pii_settled_spans"
 
-ProtectedSpans = Callable[[], Sequence[tuple[int, int]]]
+SettledSpans = Callable[[], Sequence[Span]]
 
 
 class _TokenWindows:
@@ -92,11 +97,11 @@ class WindowedPhoneRecognizer(PhoneRecognizer):
     (with one character either side, so its own word-boundary checks work),
     and not even all of them. Skipped:
 
-    * runs with fewer than ``min_digits`` digits;
-    * dotted quads (IPv4) and ISO dates;
+    * runs with fewer than ``min_digits`` digits once dates are blanked out;
+    * dotted quads (IPv4 addresses);
     * SSN-shaped numbers and card numbers passing the Luhn check, when the
       SSN and card recognizers run;
-    * runs wholly inside a protected span (a result there would be dropped).
+    * runs wholly inside a settled span (protected, or a context value).
 
     A run starting with ``+`` is matched for one region only (the number
     carries its country code); other regions are tried only while some
@@ -104,7 +109,13 @@ class WindowedPhoneRecognizer(PhoneRecognizer):
     """
 
     _WINDOW = re.compile(r"\+?\(?\d[\d \t\u00a0.\-/()]*\d\)?")
-    _NOT_A_PHONE = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}|\d{4}-\d{2}-\d{2}")
+    _NOT_A_PHONE = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+    #: Dates (2025-10-09, 2025/10/09, 09.10.2025, 12/25/25), blanked inside a run
+    #: so that "2025-10-09 10:22" does not read as a phone number.
+    _DATE = re.compile(
+        r"(?<![\d./-])(?:(?:19|20)\d\d[-/](?:0?[1-9]|1[0-2])[-/](?:0?[1-9]|[12]\d|3[01])"
+        r"|(?:0?[1-9]|[12]\d|3[01])[./-](?:0?[1-9]|[12]\d|3[01])[./-](?:(?:19|20)\d\d|\d\d))(?![./-]?\d)"
+    )
     _SSN = re.compile(r"\d{3}-\d{2}-\d{4}")
     _CARD = re.compile(r"\d{4}(?:[ \-]?\d{1,4}){2,4}")
 
@@ -124,7 +135,7 @@ class WindowedPhoneRecognizer(PhoneRecognizer):
         self._matches = functools.lru_cache(maxsize=cache_size)(self._match_chunk)
 
     def analyze(self, text, entities, nlp_artifacts=None):  # noqa: D102
-        protected: ProtectedSpans | None = getattr(nlp_artifacts, PROTECTED_SPANS_ATTR, None)
+        settled: SettledSpans | None = getattr(nlp_artifacts, SETTLED_SPANS_ATTR, None)
         results: list[RecognizerResult] = []
         for window in self._WINDOW.finditer(text):
             start, end = window.span()
@@ -136,10 +147,13 @@ class WindowedPhoneRecognizer(PhoneRecognizer):
                 continue
             if self._skip_ssns and digits == 9 and self._SSN.fullmatch(run):
                 continue
-            if protected is not None and _inside(protected(), start, end):
+            if settled is not None and inside_any(settled(), start, end):
                 continue
             lo = max(0, start - 1)
-            for match_start, match_end, region in self._matches(text[lo : min(len(text), end + 1)]):
+            chunk = self._DATE.sub(lambda m: " " * len(m.group()), text[lo : min(len(text), end + 1)])
+            if sum(ch.isdigit() for ch in chunk) < self._min_digits:
+                continue
+            for match_start, match_end, region in self._matches(chunk):
                 results.append(self._result(lo + match_start, lo + match_end, region))
         return EntityRecognizer.remove_duplicates(results)
 
@@ -185,12 +199,6 @@ def _tokens_around(text: str, positions: Iterable[int]) -> list[tuple[int, int]]
             hi += 1
         windows.append((lo, hi))
     return windows
-
-
-def _inside(spans: Sequence[tuple[int, int]], start: int, end: int) -> bool:
-    """Whether ``[start, end)`` lies wholly inside one of the sorted, merged ``spans``."""
-    index = bisect_right(spans, (start, float("inf"))) - 1
-    return index >= 0 and spans[index][0] <= start and end <= spans[index][1]
 
 
 def _luhn(run: str) -> bool:

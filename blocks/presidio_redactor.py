@@ -37,7 +37,7 @@ from blocks.pii_context_matcher import ContextMatcher  # noqa: E402
 from blocks.pii_keep_list import DEFAULT_KEEP_PATTERNS, KeepList, compile_keep_patterns  # noqa: E402
 from blocks.pii_operators import Replacer, normalise_value  # noqa: E402
 from blocks.pii_redactor import PiiRedactor  # noqa: E402
-from blocks.pii_spans import Finding, resolve, rewrite  # noqa: E402
+from blocks.pii_spans import Finding, merge_spans, resolve, rewrite  # noqa: E402
 from schemas.context import CONTEXT_COLUMNS  # noqa: E402
 from schemas.fields import FREE_TEXT_PROPERTIES  # noqa: E402
 
@@ -268,9 +268,10 @@ class PresidioRedactor(PiiRedactor):
 
         hits = self._matcher(context).find(joined)
         protected = functools.cache(lambda: keep.spans(joined))
+        settled = functools.cache(lambda: merge_spans([*protected(), *((h.start, h.end) for h in hits)]))
         detections = [
             Finding(r.start, r.end, r.entity_type, normalise_value(r.entity_type, joined[r.start : r.end]))
-            for r in analyzer.analyze(joined, protected)
+            for r in analyzer.analyze(joined, settled)
         ]
         findings = resolve(hits, detections, protected() if detections else [])
         if not findings:

@@ -96,7 +96,10 @@ def record_selected(lineage, changes_path: Path, run_id: str) -> int:
     return n
 
 
-def record_redacted(lineage, redact_path: Path, run_id: str) -> None:
+def record_redacted(lineage, redact_path: Path, run_id: str, failed: list[tuple[str, str]] = ()) -> None:
+    """Redacted cases move on; cases the redactor could not handle are failed records."""
+    _fail(lineage, [{"case_id": cid, "reason": f"{err} while redacting case {cid}"} for cid, err in failed],
+          "redact", run_id, "RedactionFailure", "reason")
     now = now_utc()
     for t in _batches(redact_path, ["case_id"]):
         lineage.mark(t.column("case_id").to_pylist(), stage="redacted", status="in_progress", run_id=run_id,

@@ -232,10 +232,11 @@ def _run_stages(blocks: PipelineBlocks, manifest: RunManifest, window: DateWindo
 
         def redact():
             res = _call(redact_task, con, run_dir, blocks.redactor, s, progress)
-            record_redacted(lineage, res.path, run_id)
+            record_redacted(lineage, res.path, run_id, res.failed)
             return res
 
-        _timed(manifest, "redact", redact, lambda r: {"processed": r.rows, "pii_entities_removed": r.entities_removed})
+        _timed(manifest, "redact", redact, lambda r: {"processed": r.rows, "failed": len(r.failed),
+                                                     "pii_entities_removed": r.entities_removed})
         if stop("redact"):
             return {"run_id": run_id, "stopped_after": "redact"}
 
@@ -275,7 +276,7 @@ def _summary(manifest: RunManifest, window: DateWindow, stages: list[str], repor
         "deleted": load["deleted"],
         "quarantined": ext["quarantined"],
         "orphans": ext["orphans"],
-        "failed": emb["failed"] + load["failed"],
+        "failed": st["redact"].get("failed", 0) + emb["failed"] + load["failed"],
         "loaded": load["loaded"],
         "embedded_primary": emb["primary"],
         "embedded_fallback": emb["fallback"],

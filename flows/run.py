@@ -171,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     except StageError as exc:
         print(f"run failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 4
+    except Exception as exc:  # noqa: BLE001 - the flow already logged the traceback
+        print(f"run failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 4
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import pyarrow.ipc  # noqa: F401  (pa.ipc)
 
 from generator.ids import SalesforceIds
 from generator.rows import Counts, build_chunk
-from generator.writer import to_table
+from generator.writer import key_table, to_table
 from schemas.staging import TABLE_NAMES
 
 __all__ = ["SUB_BATCH", "OUTPUTS", "chunk_tables", "iter_chunks"]
@@ -76,8 +76,8 @@ def chunk_tables(start: int, stop: int, seed: int, ref_us: int) -> tuple[dict[st
             chunk = build_chunk(lo, min(lo + SUB_BATCH, stop), seed, ref_us, ids)
             for t in TABLE_NAMES:
                 parts[t].append(to_table(t, chunk.rows[t]))
-            parts["answer_key"].append(to_table("answer_key", chunk.answer_key))
-            parts["keep_tokens"].append(to_table("keep_tokens", chunk.keep_tokens))
+            parts["answer_key"].append(key_table("answer_key", chunk.records, chunk.answer_key))
+            parts["keep_tokens"].append(key_table("keep_tokens", chunk.records, chunk.keep_tokens))
             counts.add(chunk.counts)
             del chunk
     tables = {n: pa.concat_tables(p) if p else to_table(n, []) for n, p in parts.items()}

@@ -199,7 +199,8 @@ def plan_case(index: int, ids: SalesforceIds, r: Random, ref: int) -> Draft:
     d.site = pf.site(code)
 
     d.closed = r.random() < RATES["closed"]
-    d.status = (STATUS_CLOSED if d.closed else STATUS_OPEN)[int(r.random() * (4 if d.closed else 6))]
+    statuses = STATUS_CLOSED if d.closed else STATUS_OPEN
+    d.status = statuses[int(r.random() * len(statuses))]
     d.priority = PRIORITIES[int(r.random() * len(PRIORITIES))]
     d.created = ref - _HOUR_US - int(r.random() * (WINDOW_US - _HOUR_US))
     d.closed_at = d.created + int(r.random() * (ref - d.created)) if d.closed else None

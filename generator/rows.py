@@ -70,7 +70,11 @@ class Chunk:
     """Rows (tuples in ``COLUMNS`` order) and counts of a contiguous range of cases."""
 
     rows: dict[str, list[tuple]] = field(default_factory=lambda: {t: [] for t in TABLES})
+    #: (case_id, table, record_id, record_live) per record, for the two keys.
+    records: list[tuple] = field(default_factory=list)
+    #: (record index, column, entity_type, value, in_context) per planted value.
     answer_key: list[tuple] = field(default_factory=list)
+    #: (record index, column, token, kind) per must-keep token.
     keep_tokens: list[tuple] = field(default_factory=list)
     counts: Counts = field(default_factory=Counts)
 
@@ -94,8 +98,6 @@ def _add_case(d: Draft, m: Marks, ids: SalesforceIds, out: Chunk) -> None:
     r = m.r
     rows = out.rows
     rows["case"].append(_case_row(d, m))
-    counts = out.counts
-    counts.deleted["case"] += d.deleted
     for t in d.tasks:
         subject, desc = task_text(d, t, m)
         rows["task"].append((t.id, t.parent, t.kind, subject, desc, t.created, t.modified,
@@ -126,17 +128,24 @@ def _add_case(d: Draft, m: Marks, ids: SalesforceIds, out: Chunk) -> None:
         title, body = feed_text(d, f, m)
         rows["workorderfeed"].append((f.id, f.parent, f.kind, title, body, f.created, f.modified,
                                       f.deleted, d.owner_id, f.modified))
-    live_case = not d.deleted
-    counts.live_cases += live_case
+    _count(d, out.counts)
+
+
+def _count(d: Draft, counts: Counts) -> None:
+    """Deleted and orphaned rows per table, live cases, and covered cases per child table."""
+    counts.deleted["case"] += d.deleted
+    counts.live_cases += not d.deleted
     for table, children in (("task", d.tasks), ("workorder", d.workorders),
                             ("casecomment", d.comments), ("emailmessage", d.emails),
                             ("workorderfeed", d.feeds)):
-        if not children:
-            continue
-        counts.deleted[table] += sum([c.deleted for c in children])
-        counts.orphans[table] += sum([c.orphan for c in children])
-        if live_case and any([c.live for c in children]):
-            counts.covered[table] += 1
+        covered = False
+        for c in children:
+            if c.deleted:
+                counts.deleted[table] += 1
+            if c.orphan:
+                counts.orphans[table] += 1
+            covered = covered or c.live  # live already implies a live case
+        counts.covered[table] += covered
 
 
 def build_chunk(start: int, stop: int, seed: int, ref_us: int,
@@ -151,5 +160,5 @@ def build_chunk(start: int, stop: int, seed: int, ref_us: int,
         d = plan_case(index, ids, r, ref_us)
         m.case_id = d.id
         _add_case(d, m, ids, out)
-    out.answer_key, out.keep_tokens = m.take()
+    out.records, out.answer_key, out.keep_tokens = m.take()
     return out

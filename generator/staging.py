@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -118,13 +119,14 @@ def generate_staging(
         workers = _auto_workers(cases, chunk_cases)
     writers = {n: PartWriter(out_dir / n, SCHEMAS[n], chunks_per_file) for n in OUTPUTS}
     counts = Counts()
+    chunks = iter_chunks(cases, chunk_cases, seed, ref_us, workers, out_dir / _SCRATCH)
     try:
-        chunks = iter_chunks(cases, chunk_cases, seed, ref_us, workers, out_dir / _SCRATCH)
-        for tables, chunk_counts in chunks:
-            for n in OUTPUTS:
-                writers[n].write(tables[n])
-            counts.add(chunk_counts)
-            del tables
+        with closing(chunks):  # on error: stop workers, remove scratch files
+            for tables, chunk_counts in chunks:
+                for n in OUTPUTS:
+                    writers[n].write(tables[n])
+                counts.add(chunk_counts)
+                del tables
     finally:
         for w in writers.values():
             w.close()

@@ -18,11 +18,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from generator.marks import KEEP_COLUMNS, PII_COLUMNS
+from generator.marks import KEEP_COLUMNS, PII_COLUMNS, RECORD_COLUMNS
 from generator.rows import COLUMNS, EXTRA_COLUMNS
 from schemas.staging import TABLES
 
-__all__ = ["SCHEMAS", "PartWriter", "to_table"]
+__all__ = ["SCHEMAS", "PartWriter", "key_table", "to_table"]
 
 _ARROW = {"VARCHAR": pa.string(), "TIMESTAMP": pa.timestamp("us"), "BOOLEAN": pa.bool_()}
 _EXTRA_TYPES = {"SystemModstamp": pa.timestamp("us")}
@@ -56,6 +56,25 @@ def to_table(name: str, rows: list[tuple]) -> pa.Table:
         [pa.array(list(map(itemgetter(i), rows)), type=f.type) for i, f in enumerate(schema)],
         schema=schema,
     )
+
+
+def key_table(name: str, records: list[tuple], rows: list[tuple]) -> pa.Table:
+    """``answer_key`` / ``keep_tokens`` rows joined to their records (``Marks``).
+
+    ``rows`` are ``(record index, column, ...)``; the per-record columns are
+    converted once per record and gathered with Arrow ``take``.
+    """
+    schema = SCHEMAS[name]
+    if not rows:
+        return schema.empty_table()
+    per_record = {c: pa.array(list(map(itemgetter(i), records)), type=schema.field(c).type)
+                  for i, c in enumerate(RECORD_COLUMNS)}
+    index = pa.array(list(map(itemgetter(0), rows)), type=pa.int32())
+    own = [c for c in schema.names if c not in per_record]
+    columns = {c: per_record[c].take(index) for c in RECORD_COLUMNS}
+    for i, c in enumerate(own, start=1):
+        columns[c] = pa.array(list(map(itemgetter(i), rows)), type=schema.field(c).type)
+    return pa.Table.from_arrays([columns[c] for c in schema.names], schema=schema)
 
 
 class PartWriter:

@@ -53,3 +53,9 @@ def test_variants_of_one_value_share_a_key():
 def test_middle_names_and_titles():
     """Titles are dropped; middle names are optional in the full form."""
     assert found({"names": ["Dr. John A. Smith"]}, "John A. Smith and John Smith") == ["John A. Smith", "John Smith"]
+
+
+def test_several_numbers_in_one_phone_value():
+    """A phone value listing several numbers yields each of them."""
+    text = "office 030 1234567, mobile 0171 7654321"
+    assert found({"phones": ["+49 30 1234567 / +49 171 7654321"]}, text) == ["030 1234567", "0171 7654321"]

@@ -61,13 +61,6 @@ def test_nothing_inside_an_email_token_is_protected(keep):
     assert protected(keep, "mail SNEW123456@acme.com or iLO_400@acme.com") == []
 
 
-def test_overlaps(keep):
-    """Overlap means sharing at least one character with a protected span."""
-    spans = [(5, 10), (20, 25)]
-    assert KeepList.overlaps(spans, 9, 12) and KeepList.overlaps(spans, 0, 6) and KeepList.overlaps(spans, 21, 22)
-    assert not KeepList.overlaps(spans, 10, 20) and not KeepList.overlaps(spans, 0, 5)
-
-
 def test_bad_pattern_is_named_by_index():
     """A keep pattern that does not compile is reported with its index."""
     with pytest.raises(ValueError, match=r"keep_patterns\[1\]"):

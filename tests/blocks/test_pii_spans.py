@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from blocks.pii_spans import Finding, resolve, rewrite
+from blocks.pii_spans import Finding, inside_any, merge_spans, overlaps_any, resolve, rewrite
 
 
 def test_detection_overlapping_a_protected_span_is_dropped():
@@ -33,3 +33,13 @@ def test_rewrite_cuts_findings_at_field_bounds_and_counts():
     findings = [Finding(5, 16, "PERSON", "k")]
     pieces, count = rewrite(text, [(0, 9), (11, 22)], findings, lambda f: "<P>")
     assert pieces == ["Call <P>", "<P> today"] and count == 2
+
+
+def test_span_arithmetic():
+    """Merging joins touching spans; overlap shares a character; inside is full containment."""
+    spans = merge_spans([(20, 25), (5, 8), (8, 10)])
+    assert spans == [(5, 10), (20, 25)]
+    assert overlaps_any(spans, 9, 12) and overlaps_any(spans, 0, 6) and overlaps_any(spans, 21, 22)
+    assert not overlaps_any(spans, 10, 20) and not overlaps_any(spans, 0, 5)
+    assert inside_any(spans, 5, 10) and inside_any(spans, 21, 23)
+    assert not inside_any(spans, 4, 6) and not inside_any(spans, 9, 21)

@@ -144,9 +144,12 @@ def test_generic_recognizers_catch_third_party_values(redactor):
     """E-mail, phone, card and IP of people not in the context are still removed."""
     out = redact_text(
         redactor,
-        "Partner bob.jones@contoso.org, +44 20 7946 0958, card 4111 1111 1111 1111, host 10.20.30.40.",
+        "Partner bob.jones@contoso.org, +44 20 7946 0958, card 4111 1111 1111 1111, host 10.20.30.40, "
+        "SSN 536-22-8726.",
     )
-    assert out == "Partner <EMAIL_ADDRESS>, <PHONE_NUMBER>, card <CREDIT_CARD>, host <IP_ADDRESS>."
+    assert out == (
+        "Partner <EMAIL_ADDRESS>, <PHONE_NUMBER>, card <CREDIT_CARD>, host <IP_ADDRESS>, SSN <US_SSN>."
+    )
 
 
 def test_keep_tokens_survive_next_to_pii(redactor):
@@ -158,6 +161,12 @@ def test_keep_tokens_survive_next_to_pii(redactor):
     for token in keep:
         assert token in out
     assert "john@" not in out and "555-0134" not in out
+
+
+def test_dates_and_times_are_not_phone_numbers(redactor):
+    """A timestamp such as '2025-10-09 10:22:33' is not taken for a phone number."""
+    text = "Rebooted 2025-10-09 10:22:33 and 09.10.2025 14:00, call (212) 555-0199."
+    assert redact_text(redactor, text) == "Rebooted 2025-10-09 10:22:33 and 09.10.2025 14:00, call <PHONE_NUMBER>."
 
 
 def test_without_keep_list_versions_and_codes_are_mistaken_for_pii():

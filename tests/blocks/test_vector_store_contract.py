@@ -79,6 +79,18 @@ def test_ensure_schema_mismatch_raises_and_leaves_data_intact(ready):
     ready.ensure_schema(SIZES)
 
 
+def test_ensure_schema_leaves_unrequested_vectors_alone(ready):
+    """Sizing only some vectors of an existing store passes; the other vectors keep working."""
+    ready.upsert(_objects([0]))
+    ready.ensure_schema({"primary": SIZES["primary"]})
+    ready.ensure_schema({"primary": SIZES["primary"], "fallback": None})
+    assert ready.upsert(_objects([1])).succeeded == [case_id_of(1)]
+    lengths = ready.vector_lengths([case_id_of(1)]).to_pylist()[0]
+    assert lengths[vector_column("fallback")] == SIZES["fallback"]
+    with pytest.raises(StoreSchemaMismatch, match="extra"):
+        ready.ensure_schema({**SIZES, "extra": 4})
+
+
 def test_upsert_then_fetch_round_trips_all_properties(ready):
     """Every one of the 44 properties and the lineage properties comes back as written."""
     objects = _objects(range(4))
@@ -142,6 +154,17 @@ def test_iter_checksums_covers_all_objects_across_batches(ready):
     assert all(b.schema.names == ["case_id", "checksum"] for b in batches)
     pairs = [p for b in batches for p in zip(b.column("case_id").to_pylist(), b.column("checksum").to_pylist())]
     assert sorted(pairs) == sorted((case_id_of(n), fake_case(n)["checksum"]) for n in range(25))
+
+
+def test_fetch_while_iterating_checksums(ready):
+    """fetch() may be called between the batches of iter_checksums (the export pattern)."""
+    ready.upsert(_objects(range(12)))
+    seen = 0
+    for batch in ready.iter_checksums(batch_size=5):
+        fetched = ready.fetch(batch.column("case_id").to_pylist())
+        assert fetched.num_rows == batch.num_rows
+        seen += fetched.num_rows
+    assert seen == 12
 
 
 def test_bad_vectors_are_rejected_per_object(ready):

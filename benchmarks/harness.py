@@ -1,0 +1,109 @@
+"""What the benchmark scripts share: child processes, peak memory, staging cache, Markdown.
+
+Every measurement runs in a fresh Python process so that its peak resident
+set size (``ru_maxrss``) belongs to that measurement alone, not to whatever
+ran before it in the same interpreter. The parent starts the child with a
+JSON spec, the child writes a JSON result file, and the parent collects it.
+The child's own output (presidio and DuckDB chatter) goes to a log file so
+the printed tables stay readable; it is shown when a child fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as `python benchmarks/x.py`: the project is the parent folder
+    sys.path.insert(0, str(ROOT))
+
+__all__ = ["ROOT", "peak_rss_mb", "run_child", "child_main", "ensure_staging", "machine_note", "markdown_table"]
+
+
+def peak_rss_mb() -> dict[str, float]:
+    """Peak RSS of this process and of its largest waited-for child, in MB (Linux: KB units)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"self_mb": round(own, 1), "children_mb": round(kids, 1), "peak_mb": round(own + kids, 1)}
+
+
+def run_child(script: Path, spec: dict, log_dir: Path) -> dict:
+    """Run ``script --child <spec>`` in a fresh interpreter; return the result it wrote."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    tag = f"{spec.get('mode', 'child')}-{spec.get('cases', '')}-{int(time.time() * 1000)}"
+    result_path, log_path = log_dir / f"{tag}.json", log_dir / f"{tag}.log"
+    spec = {**spec, "result": str(result_path)}
+    with log_path.open("w") as log:
+        proc = subprocess.run([sys.executable, str(script), "--child", json.dumps(spec)],
+                              stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    if proc.returncode != 0 or not result_path.exists():
+        tail = log_path.read_text()[-4000:]
+        raise RuntimeError(f"{script.name} child {spec.get('mode')} (cases={spec.get('cases')}) exited with "
+                           f"{proc.returncode}; log {log_path}:\n{tail}")
+    return json.loads(result_path.read_text())
+
+
+def child_main(handlers: dict) -> None:
+    """Entry point of a child: dispatch on ``spec["mode"]``, add peak RSS, write the result."""
+    spec = json.loads(sys.argv[sys.argv.index("--child") + 1])
+    result = handlers[spec["mode"]](spec)
+    result["rss"] = peak_rss_mb()
+    Path(spec["result"]).write_text(json.dumps(result, indent=2, default=str))
+
+
+def ensure_staging(out: Path, cases: int, seed: int = 7) -> tuple[Path, float | None]:
+    """Generated staging for ``cases`` under ``out/staging-<cases>``, made once.
+
+    Returns the folder and the generation seconds (None when it was cached).
+    Generation is not part of any pipeline figure, only printed.
+    """
+    from generator import generate_staging
+
+    folder = out / f"staging-{cases}"
+    marker = folder / "_generator.json"
+    if marker.exists() and json.loads(marker.read_text()).get("cases") == cases:
+        return folder, None
+    if folder.exists():
+        import shutil
+
+        shutil.rmtree(folder)
+    started = time.perf_counter()
+    generate_staging(folder, cases, seed)
+    return folder, time.perf_counter() - started
+
+
+def machine_note() -> str:
+    """CPU count, memory, Python, and the load average (the machine may be shared)."""
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    mem = ""
+    try:
+        total_kb = int(Path("/proc/meminfo").read_text().split("\n")[0].split()[1])
+        mem = f", {total_kb / 1024 / 1024:.1f} GB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return (f"{datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} CPUs{mem}, Python {platform.python_version()}, "
+            f"load average (1/5/15 min) {load}")
+
+
+def markdown_table(header: list[str], rows: list[list]) -> str:
+    """A GitHub Markdown table; numbers are right-aligned."""
+    def cell(v) -> str:
+        if isinstance(v, float):
+            return f"{v:,.1f}" if abs(v) >= 10 else f"{v:,.2f}"
+        if isinstance(v, int):
+            return f"{v:,}"
+        return "" if v is None else str(v)
+
+    body = [[cell(v) for v in r] for r in rows]
+    numeric = [any(isinstance(r[i], (int, float)) for r in rows) for i in range(len(header))]
+    align = ["---:" if n else "---" for n in numeric]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(r) + " |" for r in body]
+    return "\n".join(lines)
