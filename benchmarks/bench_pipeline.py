@@ -37,7 +37,7 @@ import time
 from datetime import date, datetime
 from pathlib import Path
 
-from harness import child_main, ensure_staging, machine_note, markdown_table, run_child
+from harness import RssSampler, child_main, ensure_staging, machine_note, markdown_table, run_child
 
 STAGES = ["extract", "compose", "changes", "redact", "embed", "load"]
 #: summary["stages"][name] key holding the rows a stage worked on
@@ -73,6 +73,20 @@ def _blocks(spec: dict):
     return load_blocks(None, Path(spec["home"]), Path(spec["staging"]))
 
 
+def _stage_in_progress(home: Path):
+    """Label for RssSampler: the first stage the newest run's manifest does not list as done."""
+    import json
+
+    def label() -> str:
+        runs = sorted((home / "runs").glob("*/manifest.json"), key=lambda p: p.stat().st_mtime)
+        if not runs:
+            return "start-up"
+        done = json.loads(runs[-1].read_text()).get("stages", {})
+        return next((s for s in STAGES if s not in done), "reconcile")
+
+    return label
+
+
 def child_first(spec: dict) -> dict:
     from flows.pipeline import run_pipeline
 
@@ -80,9 +94,12 @@ def child_first(spec: dict) -> dict:
     blocks = _blocks(spec)
     if spec.get("passthrough"):
         blocks.redactor = PassThroughRedactor()
+    sampler = RssSampler(_stage_in_progress(Path(spec["home"])))
+    sampler.start()
     started = time.perf_counter()
     summary = run_pipeline(blocks, window_start=WINDOW_START)
-    return {"total_s": time.perf_counter() - started, "summary": summary}
+    total = time.perf_counter() - started
+    return {"total_s": total, "summary": summary, "stage_rss_mb": sampler.stop()}
 
 
 def child_rerun(spec: dict) -> dict:
@@ -153,7 +170,7 @@ def measure(size: int, out: Path, redact_sample: int | None) -> list[list]:
     for name in STAGES:
         n, s = stages[name][ROWS_KEY[name]], stages[name]["seconds"]
         label = f"first run: {name}" + (" (pass-through, no presidio)" if sampled and name == "redact" else "")
-        rows.append([size, label, n, s, _rate(n, s), None])
+        rows.append([size, label, n, s, _rate(n, s), first["stage_rss_mb"].get(name)])
     selected = first["summary"]["selected"]
     rows.append([size, "first run: whole run", selected, round(first["total_s"], 3),
                  _rate(selected, first["total_s"]), first["rss"]["peak_mb"]])
@@ -201,7 +218,8 @@ def main() -> None:
             f"{'' if args.redact_sample is None else f' --redact-sample {args.redact_sample}'}`\n\n"
             "Stage seconds are `summary['stages'][name]['seconds']` (they include that stage's lineage writes); "
             "whole-run seconds are wall time around `run_pipeline` (schema check, lock, reconcile included). "
-            "Peak RSS is per process (self + children).\n\n" + table + "\n")
+            "Peak RSS is per process (self + children, `ru_maxrss`); on a first-run stage row it is the "
+            "highest RSS sampled (every 0.2 s) while that stage ran, the process's RSS so far included.\n\n" + table + "\n")
     path = out / f"pipeline-{date.today():%Y-%m-%d}.md"
     path.write_text(text)
     print("\n" + table + f"\n\nwritten to {path}")

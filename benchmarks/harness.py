@@ -16,6 +16,7 @@ import platform
 import resource
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as `python benchmarks/x.py`: the project is the parent folder
     sys.path.insert(0, str(ROOT))
 
-__all__ = ["ROOT", "peak_rss_mb", "run_child", "child_main", "ensure_staging", "machine_note", "markdown_table"]
+__all__ = ["ROOT", "RssSampler", "peak_rss_mb", "run_child", "child_main", "ensure_staging", "machine_note", "markdown_table"]
 
 
 def peak_rss_mb() -> dict[str, float]:
@@ -32,6 +33,36 @@ def peak_rss_mb() -> dict[str, float]:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {"self_mb": round(own, 1), "children_mb": round(kids, 1), "peak_mb": round(own + kids, 1)}
+
+
+class RssSampler(threading.Thread):
+    """Samples this process's RSS every ``interval`` s and keeps the maximum per label.
+
+    ``ru_maxrss`` gives one peak per process; this says which part of the run
+    (``label()``, e.g. the stage in progress) it belongs to. Sampling can miss
+    a spike shorter than the interval, so ``ru_maxrss`` stays the reference.
+    """
+
+    def __init__(self, label, interval: float = 0.2):
+        super().__init__(daemon=True)
+        self.label, self.interval = label, interval
+        self.peaks: dict[str, float] = {}
+        self._halt = threading.Event()
+        self._page_mb = os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    def run(self) -> None:
+        while not self._halt.wait(self.interval):
+            try:
+                rss = int(Path("/proc/self/statm").read_text().split()[1]) * self._page_mb
+                name = self.label()
+            except (OSError, ValueError):
+                continue
+            self.peaks[name] = round(max(self.peaks.get(name, 0.0), rss), 1)
+
+    def stop(self) -> dict[str, float]:
+        self._halt.set()
+        self.join()
+        return self.peaks
 
 
 def run_child(script: Path, spec: dict, log_dir: Path) -> dict:

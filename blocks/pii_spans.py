@@ -11,6 +11,9 @@ Rules, in order:
    survives ("john.smith" from a context name inside "john.smith@other.org"
    becomes one e-mail address). The merged finding takes the entity and value
    of its longest part (a context hit on ties).
+
+Also the span arithmetic (merge, overlap, containment) that the keep-list and
+the recognizers share.
 """
 
 from __future__ import annotations

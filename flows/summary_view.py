@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from rich.console import Console
 from rich.table import Table
 
@@ -10,8 +12,13 @@ __all__ = ["print_run_summary", "print_count_report", "print_search_hits"]
 _STAGE_ROWS = ("extract", "compose", "changes", "redact", "embed", "load")
 
 
+def _console() -> Console:
+    """Piped output gets a fixed width wide enough for the stage table (rich assumes 80)."""
+    return Console() if sys.stdout.isatty() else Console(width=120)
+
+
 def print_run_summary(summary: dict, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or _console()
     table = Table(title=f"Run {summary['run_id']}  [{summary['window_start']} .. {summary['window_end']})")
     for col in ("stage", "selected", "processed", "skipped unchanged", "deleted", "quarantined", "failed", "seconds"):
         table.add_column(col, justify="right" if col != "stage" else "left")
@@ -45,7 +52,7 @@ def print_run_summary(summary: dict, console: Console | None = None) -> None:
 
 
 def print_count_report(report: dict, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or _console()
     c = report["counts"]
     console.print(
         f"Reconciliation: staging {c['source_cases']} live cases, lineage {c['lineage_completed']} completed "
@@ -58,7 +65,7 @@ def print_count_report(report: dict, console: Console | None = None) -> None:
 
 
 def print_search_hits(hits: list, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or _console()
     table = Table()
     for col in ("case number", "subject", "score", "vector"):
         table.add_column(col)

@@ -6,10 +6,12 @@ so Python objects for at most one sub-batch are alive: Arrow holds a case in
 ~8 KB, Python rows in ~10x that. Every case is a pure function of (seed,
 index), so neither batch sizes nor worker count change a single byte.
 
-Workers are spawned processes (not forked: the caller may be a Prefect flow
-with threads). As with any ``multiprocessing`` use, a calling *script* needs
-the ``if __name__ == "__main__":`` guard; ``python -m`` modules, pytest and
-notebooks are fine.
+Workers build sub-batches (so they stay balanced whatever the chunk size)
+and hand them over as Arrow IPC files; this process concatenates a chunk's
+sub-batches and writes it. Workers are spawned processes, not forked: the
+caller may be a Prefect flow with threads. As with any ``multiprocessing``
+use, a calling *script* needs the ``if __name__ == "__main__":`` guard;
+``python -m`` modules, pytest and notebooks are fine.
 """
 
 from __future__ import annotations
@@ -66,32 +68,39 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def chunk_tables(start: int, stop: int, seed: int, ref_us: int) -> tuple[dict[str, pa.Table], Counts]:
-    """Cases ``start .. stop-1`` as one Arrow table per output, plus their counts."""
-    parts: dict[str, list[pa.Table]] = {n: [] for n in OUTPUTS}
-    counts = Counts()
-    ids = _ids()
-    for lo in range(start, stop, SUB_BATCH):
-        with _gc_paused():
-            chunk = build_chunk(lo, min(lo + SUB_BATCH, stop), seed, ref_us, ids)
-            for t in TABLE_NAMES:
-                parts[t].append(to_table(t, chunk.rows[t]))
-            parts["answer_key"].append(key_table("answer_key", chunk.records, chunk.answer_key))
-            parts["keep_tokens"].append(key_table("keep_tokens", chunk.records, chunk.keep_tokens))
-            counts.add(chunk.counts)
-            del chunk
-    tables = {n: pa.concat_tables(p) if p else to_table(n, []) for n, p in parts.items()}
+def _batch_tables(lo: int, hi: int, seed: int, ref_us: int) -> tuple[dict[str, pa.Table], Counts]:
+    """Cases ``lo .. hi-1`` (at most ``SUB_BATCH``) as Arrow tables, GC paused."""
+    with _gc_paused():
+        chunk = build_chunk(lo, hi, seed, ref_us, _ids())
+        tables = {t: to_table(t, chunk.rows[t]) for t in TABLE_NAMES}
+        tables["answer_key"] = key_table("answer_key", chunk.records, chunk.answer_key)
+        tables["keep_tokens"] = key_table("keep_tokens", chunk.records, chunk.keep_tokens)
+        counts = chunk.counts
+        del chunk
     return tables, counts
 
 
-def _chunk_to_files(start: int, stop: int, seed: int, ref_us: int, folder: str) -> Counts:
-    """Worker side: build a chunk and leave it as Arrow IPC files in ``folder``.
+def _merge(parts: list[tuple[dict[str, pa.Table], Counts]]) -> tuple[dict[str, pa.Table], Counts]:
+    counts = Counts()
+    for _, c in parts:
+        counts.add(c)
+    return {n: pa.concat_tables([t[n] for t, _ in parts]) for n in OUTPUTS}, counts
 
-    Files, not pickles: pickling 150 MB of Arrow tables costs three copies and
-    ~450 MB of extra memory; an IPC file is one write, and the writer process
-    maps it back without copying.
+
+def chunk_tables(start: int, stop: int, seed: int, ref_us: int) -> tuple[dict[str, pa.Table], Counts]:
+    """Cases ``start .. stop-1`` as one Arrow table per output, plus their counts."""
+    return _merge([_batch_tables(lo, min(lo + SUB_BATCH, stop), seed, ref_us)
+                   for lo in range(start, stop, SUB_BATCH)])
+
+
+def _batch_to_files(lo: int, hi: int, seed: int, ref_us: int, folder: str) -> Counts:
+    """Worker side: build a sub-batch and leave it as Arrow IPC files in ``folder``.
+
+    Files, not pickles: pickling Arrow tables costs several copies and
+    hundreds of MB of extra memory; an IPC file is one write, and the writer
+    process maps it back without copying.
     """
-    tables, counts = chunk_tables(start, stop, seed, ref_us)
+    tables, counts = _batch_tables(lo, hi, seed, ref_us)
     base = Path(folder)
     base.mkdir(parents=True, exist_ok=True)
     for name, table in tables.items():
@@ -111,11 +120,13 @@ def _read_files(folder: Path) -> dict[str, pa.Table]:
 
 def iter_chunks(cases: int, chunk_cases: int, seed: int, ref_us: int, workers: int = 1,
                 scratch: Path | None = None) -> Iterator[tuple[dict[str, pa.Table], Counts]]:
-    """Yield every chunk in order.
+    """Yield every chunk (tables and counts) in order.
 
-    With ``workers > 1``, chunks are built by spawned processes into
-    ``scratch`` (at most ``workers + 1`` chunks in flight, each removed once
-    yielded) and the folder is removed at the end.
+    With ``workers > 1`` the unit of work is a sub-batch, not a chunk, so
+    all workers stay busy until the end whatever the chunk size. Sub-batches
+    go through IPC files in ``scratch`` (at most ``2 * workers`` in flight),
+    are removed once their chunk is yielded, and the folder is removed at
+    the end.
     """
     bounds = [(s, min(s + chunk_cases, cases)) for s in range(0, cases, chunk_cases)]
     if workers <= 1 or len(bounds) <= 1:
@@ -124,25 +135,32 @@ def iter_chunks(cases: int, chunk_cases: int, seed: int, ref_us: int, workers: i
         return
     if scratch is None:
         raise ValueError("iter_chunks: workers > 1 needs a scratch folder for chunk files")
+    batches = iter([(i, lo, min(lo + SUB_BATCH, stop))
+                    for i, (start, stop) in enumerate(bounds)
+                    for lo in range(start, stop, SUB_BATCH)])
     scratch.mkdir(parents=True, exist_ok=True)
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            todo = iter(enumerate(bounds))
 
-            def submit(i: int, a: int, b: int) -> tuple[Path, Future]:
-                folder = scratch / f"chunk-{i:06d}"
-                return folder, pool.submit(_chunk_to_files, a, b, seed, ref_us, str(folder))
+            def submit(chunk: int, lo: int, hi: int) -> tuple[int, Path, Future]:
+                folder = scratch / f"cases-{lo:010d}"
+                return chunk, folder, pool.submit(_batch_to_files, lo, hi, seed, ref_us, str(folder))
 
-            pending: deque[tuple[Path, Future]] = deque(
-                submit(i, a, b) for i, (a, b) in _take(todo, workers + 1)
-            )
+            pending = deque(submit(*b) for b in _take(batches, 2 * workers))
+            parts: list[tuple[dict[str, pa.Table], Counts]] = []
+            folders: list[Path] = []
             while pending:
-                folder, future = pending.popleft()
+                chunk, folder, future = pending.popleft()
                 counts = future.result()
-                yield _read_files(folder), counts
-                shutil.rmtree(folder)
-                for i, (a, b) in _take(todo, 1):
-                    pending.append(submit(i, a, b))
+                parts.append((_read_files(folder), counts))
+                folders.append(folder)
+                pending.extend(submit(*b) for b in _take(batches, 1))
+                if not pending or pending[0][0] != chunk:
+                    yield _merge(parts)
+                    parts = []
+                    for f in folders:
+                        shutil.rmtree(f)
+                    folders = []
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
