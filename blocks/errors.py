@@ -9,7 +9,8 @@ Retry and fallback policy reads the error's type, never its message::
     └── TerminalServiceError         stop and tell a person
         ├── EmbedderRejected         (bad credentials, bad request, bad answer)
         ├── StoreSchemaMismatch      (existing collection differs; nothing changed)
-        └── StagingUnreadable        (a staging location that cannot be read)
+        ├── StagingUnreadable        (a staging location that cannot be read)
+        └── PiiRedactionError        (a batch could not be redacted; names ids, never text)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ __all__ = [
     "StoreUnavailable",
     "StoreSchemaMismatch",
     "StagingUnreadable",
+    "PiiRedactionError",
 ]
 
 
@@ -60,3 +62,7 @@ class StoreSchemaMismatch(TerminalServiceError, ValueError):
 
 class StagingUnreadable(TerminalServiceError, OSError):
     """A staging location is missing or cannot be read."""
+
+
+class PiiRedactionError(TerminalServiceError, ValueError):
+    """A batch could not be redacted. Names case ids and columns, never text."""

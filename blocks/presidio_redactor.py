@@ -32,7 +32,7 @@ import phonenumbers  # noqa: E402
 import pyarrow as pa  # noqa: E402
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator  # noqa: E402
 
-from blocks.errors import TerminalServiceError  # noqa: E402
+from blocks.errors import PiiRedactionError  # noqa: E402
 from blocks.pii_context_matcher import ContextMatcher  # noqa: E402
 from blocks.pii_keep_list import DEFAULT_KEEP_PATTERNS, KeepList, compile_keep_patterns  # noqa: E402
 from blocks.pii_operators import Replacer, normalise_value  # noqa: E402
@@ -88,10 +88,6 @@ _FIELD_SEPARATOR = "\n\n"
 _MATCHER_CACHE_SIZE = 4096
 _FREE_TEXT = frozenset(FREE_TEXT_PROPERTIES)
 _CONTEXT = frozenset(CONTEXT_COLUMNS)
-
-
-class PiiRedactionError(TerminalServiceError, ValueError):
-    """A batch could not be redacted. Names case ids and columns, never text."""
 
 
 class PresidioRedactor(PiiRedactor):
