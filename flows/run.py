@@ -144,7 +144,7 @@ def _cmd_generate(args) -> int:
     from generator import generate_staging
 
     report = generate_staging(args.out, args.cases, seed=args.seed)
-    print(json.dumps(report.as_dict() if hasattr(report, "as_dict") else str(report), default=str))
+    print(json.dumps({**report.manifest(), "elapsed_s": round(report.elapsed_s, 2)}, default=str))
     return 0
 
 
