@@ -134,30 +134,44 @@ def _fail(lineage, rows: list[dict], stage: str, run_id: str, error_type: str, r
 
 
 def record_loaded(lineage, load_path: Path, changes_path: Path, run_id: str) -> None:
-    """Completed (with checksum), failed, or deleted, as the store reported."""
+    """Completed (with checksum), failed, or deleted, as the store reported.
+
+    Outcomes are joined with the changes checkpoint in DuckDB and streamed,
+    so memory stays flat however many cases the run loaded.
+    """
+    import duckdb
+
     now = now_utc()
-    checksums: dict[str, tuple[str, str, datetime]] = {}
-    for t in _batches(changes_path, ["case_id", "checksum", "case_number", "source_last_modified"]):
-        for r in t.to_pylist():
-            checksums[r["case_id"]] = (r["checksum"], r["case_number"] or "", r["source_last_modified"] or now)
-    for t in _batches(load_path, ["case_id", "outcome", "reason"]):
-        rows = t.to_pylist()
-        loaded = [r["case_id"] for r in rows if r["outcome"] == "loaded"]
-        if loaded:
-            lineage.upsert_records([
-                {"record_id": cid, "checksum": checksums[cid][0], "current_stage": "loaded", "status": "completed",
-                 "weaviate_timestamp": now, "run_id": run_id, "error_message": None}
-                for cid in loaded
-            ])
-            lineage.resolve_failures(loaded)
-        deleted = [r["case_id"] for r in rows if r["outcome"] == "deleted"]
-        if deleted:
-            lineage.upsert_records([
-                {"record_id": cid, "case_number": checksums[cid][1], "source_system": SOURCE_SYSTEM,
-                 "source_timestamp": checksums[cid][2], "checksum": checksums[cid][0], "current_stage": "deleted",
-                 "status": "deleted", "weaviate_timestamp": now, "run_id": run_id, "error_message": None}
-                for cid in deleted
-            ])
-            lineage.resolve_failures(deleted)
-        failed = [r for r in rows if r["outcome"] == "failed"]
-        _fail(lineage, failed, "load", run_id, "LoadFailure", "reason")
+    con = duckdb.connect()
+    try:
+        reader = con.sql(
+            """SELECT l.case_id, l.outcome, l.reason, c.checksum, c.case_number, c.source_last_modified
+               FROM read_parquet($load) l JOIN read_parquet($changes) c USING (case_id)""",
+            params={"load": str(load_path), "changes": str(changes_path)},
+        ).arrow()
+        for batch in reader:
+            _record_outcomes(lineage, batch.to_pylist(), run_id, now)
+    finally:
+        con.close()
+
+
+def _record_outcomes(lineage, rows: list[dict], run_id: str, now: datetime) -> None:
+    loaded = [r for r in rows if r["outcome"] == "loaded"]
+    if loaded:
+        lineage.upsert_records([
+            {"record_id": r["case_id"], "checksum": r["checksum"], "current_stage": "loaded", "status": "completed",
+             "weaviate_timestamp": now, "run_id": run_id, "error_message": None}
+            for r in loaded
+        ])
+        lineage.resolve_failures([r["case_id"] for r in loaded])
+    deleted = [r for r in rows if r["outcome"] == "deleted"]
+    if deleted:
+        lineage.upsert_records([
+            {"record_id": r["case_id"], "case_number": r["case_number"] or "", "source_system": SOURCE_SYSTEM,
+             "source_timestamp": r["source_last_modified"] or now, "checksum": r["checksum"],
+             "current_stage": "deleted", "status": "deleted", "weaviate_timestamp": now, "run_id": run_id,
+             "error_message": None}
+            for r in deleted
+        ])
+        lineage.resolve_failures([r["case_id"] for r in deleted])
+    _fail(lineage, [r for r in rows if r["outcome"] == "failed"], "load", run_id, "LoadFailure", "reason")

@@ -59,10 +59,17 @@ def compose_task(con, run_dir, settings):
 
 @task(name="changes", **_TASK)
 def changes_task(con, run_dir, lineage, compose_path):
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    ids = pq.read_table(compose_path, columns=["case_id"]).column("case_id").to_pylist()
-    state = lineage.lineage_state(ids)
+    # lineage state of the composed ids, fetched in chunks (bounded memory)
+    parts = [
+        lineage.lineage_state(batch.column("case_id").to_pylist()).select(["record_id", "checksum", "status"])
+        for batch in pq.ParquetFile(compose_path).iter_batches(batch_size=50_000, columns=["case_id"])
+    ]
+    state = pa.concat_tables(parts) if parts else pa.table(
+        {"record_id": pa.array([], pa.string()), "checksum": pa.array([], pa.string()),
+         "status": pa.array([], pa.string())})
     return plan_changes(con, compose_path, state, run_dir / "changes.parquet")
 
 

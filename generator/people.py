@@ -71,7 +71,7 @@ class Person:
     """One person of a case; ``*_ctx`` say whether a live context column holds them."""
 
     __slots__ = ("first", "last", "country", "email", "phone_groups", "phone",
-                 "name_ctx", "email_ctx", "phone_ctx")
+                 "phone_key", "name_ctx", "email_ctx", "phone_ctx")
 
     def __init__(self, first: str, last: str, country: str, email: str,
                  phone_groups: tuple[str, ...], phone: str) -> None:
@@ -81,6 +81,8 @@ class Person:
         self.email = email
         self.phone_groups = phone_groups
         self.phone = phone
+        #: ``#`` + last 8 digits: two people of a case never share it.
+        self.phone_key = "#" + "".join(phone_groups)[-8:]
         self.name_ctx = False
         self.email_ctx = False
         self.phone_ctx = False
@@ -89,11 +91,6 @@ class Person:
         """A fresh copy (context flags are per case; pooled people are shared)."""
         return Person(self.first, self.last, self.country, self.email,
                       self.phone_groups, self.phone)
-
-    @property
-    def phone_key(self) -> str:
-        """``#`` + last 8 digits: two people of a case never share it."""
-        return "#" + "".join(self.phone_groups)[-8:]
 
     @property
     def full(self) -> str:

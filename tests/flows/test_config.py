@@ -65,3 +65,19 @@ def test_sql_staging_from_url_and_iso_overlap(tmp_path):
     blocks = load_blocks(cfg, home=tmp_path)
     assert type(blocks.staging).__name__ == "SqlStagingSource"
     assert blocks.settings.overlap.total_seconds() == 1800
+
+
+def test_prune_removes_only_old_runs(tmp_path):
+    """Run folders older than the retention period are deleted; recent and kept ones stay."""
+    import os
+    import time
+
+    from flows.run_state import prune_runs
+
+    for name in ("old", "recent", "current"):
+        (tmp_path / name).mkdir()
+    past = time.time() - 20 * 86400
+    os.utime(tmp_path / "old", (past, past))
+    os.utime(tmp_path / "current", (past, past))
+    assert prune_runs(tmp_path, retention_days=14, keep={"current"}) == ["old"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["current", "recent"]
