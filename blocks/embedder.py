@@ -19,11 +19,9 @@ class Embedder(Block, ABC):
 
     Implementations raise ``EmbedderUnavailable`` for outages (the caller may
     fall back) and ``EmbedderRejected`` for terminal refusals. A returned
-    matrix always has shape ``(len(texts), self.dimensions)``, dtype float32,
+    matrix always has shape ``(len(texts), self.vector_size)``, dtype float32,
     and only finite values.
     """
-
-    _block_type_name = "Embedder"
 
     @property
     @abstractmethod

@@ -23,8 +23,6 @@ class PiiRedactor(Block, ABC):
     context columns dropped, plus ``pii_entities_removed`` (int32 per case).
     """
 
-    _block_type_name = "PII Redactor"
-
     @abstractmethod
     def redact(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """Redact one batch; never raises with PII in the message."""

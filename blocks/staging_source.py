@@ -25,8 +25,6 @@ class StagingSource(Block, ABC):
     the returned set; only ``case`` is mandatory.
     """
 
-    _block_type_name = "Staging Source"
-
     @abstractmethod
     def register(self, con: duckdb.DuckDBPyConnection) -> set[str]:
         """Expose the tables on ``con``; return the names of the tables found."""

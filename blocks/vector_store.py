@@ -47,8 +47,6 @@ class VectorStore(Block, ABC):
     on exit.
     """
 
-    _block_type_name = "Vector Store"
-
     def __enter__(self):
         return self
 
