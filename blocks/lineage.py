@@ -16,6 +16,7 @@ are chunked ``IN`` queries with bound parameters. How, per dialect, lives in
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -283,6 +284,31 @@ class LineageStore(RunLedger, Block):
                     [pa.array(ids, pa.string()), pa.array(sums, pa.string())],
                     schema=_CHECKSUM_SCHEMA,
                 )
+
+    def iter_record_ids(
+        self,
+        statuses: Sequence[str],
+        *,
+        updated_before: datetime | None = None,
+        min_retries: int | None = None,
+        batch_size: int = 50_000,
+    ) -> Iterator[list[str]]:
+        """Ids of records in ``statuses`` (optionally untouched since a time, or retried often), streamed.
+
+        Reconciliation uses it to find stuck records, deleted cases and
+        records to park, without holding every id in memory.
+        """
+        c = data_lineage.c
+        stmt = select(c.record_id).where(c.status.in_(list(statuses)))
+        if updated_before is not None:
+            stmt = stmt.where(c.updated_at < updated_before)
+        if min_retries is not None:
+            stmt = stmt.where(c.retry_count >= min_retries)
+        with self.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(
+                stmt.order_by(c.record_id))
+            for part in result.partitions(batch_size):
+                yield [r[0] for r in part]
 
     def join_coverage(self) -> dict:
         """How many completed cases have each child table, and average child counts."""

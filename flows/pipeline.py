@@ -47,8 +47,8 @@ _TASK = dict(cache_policy=NO_CACHE, persist_result=False)
 
 
 @task(name="extract", **_TASK)
-def extract_task(con, present, window, run_dir):
-    return extract_window(con, present, window, run_dir / "extract")
+def extract_task(con, present, window, run_dir, case_ids=None):
+    return extract_window(con, present, window, run_dir / "extract", case_ids)
 
 
 @task(name="compose", **_TASK)
@@ -58,7 +58,7 @@ def compose_task(con, run_dir, settings):
 
 
 @task(name="changes", **_TASK)
-def changes_task(con, run_dir, lineage, compose_path):
+def changes_task(con, run_dir, lineage, compose_path, force=False):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -70,7 +70,7 @@ def changes_task(con, run_dir, lineage, compose_path):
     state = pa.concat_tables(parts) if parts else pa.table(
         {"record_id": pa.array([], pa.string()), "checksum": pa.array([], pa.string()),
          "status": pa.array([], pa.string())})
-    return plan_changes(con, compose_path, state, run_dir / "changes.parquet")
+    return plan_changes(con, compose_path, state, run_dir / "changes.parquet", force=force)
 
 
 @task(name="redact", **_TASK)
@@ -143,12 +143,18 @@ def run_pipeline(
     wait_for_lock: bool = False,
     progress: Progress | None = None,
     stop_after: str | None = None,
+    case_ids: list[str] | None = None,
+    force: bool = False,
 ) -> dict:
     """Run (or resume) the pipeline with ``blocks``; returns the run summary.
 
     ``stop_after`` ends the run after the named stage as if it had been
     killed there (the run stays ``running`` in lineage): it is how tests
     and operators rehearse a resume.
+
+    ``case_ids`` (recovery) selects exactly those cases instead of a window,
+    ``force`` reprocesses them even when lineage says they are unchanged; such
+    a run never moves the high-water mark.
     """
     progress = progress or SilentProgress()
     lineage = blocks.lineage
@@ -162,18 +168,22 @@ def run_pipeline(
     else:
         run_id = f"{now_utc():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         window = _default_window(blocks, window_start, window_end)
-        manifest = RunManifest.create(runs_dir / run_id, run_id, window)
+        manifest = RunManifest.create(runs_dir / run_id, run_id, window,
+                                      {"case_ids": case_ids, "force": force} if case_ids is not None else {})
     run_dir = manifest.run_dir
     previous_hwm = (lineage.last_successful_run(PIPELINE_LOCK) or {}).get("high_water_mark")
     _acquire(blocks, run_id, wait_for_lock)
     try:
         if not resume_run_id:
             lineage.start_run(run_id, flow_name=PIPELINE_LOCK, window_start=window.start, window_end=window.end,
-                              parameters={"resume": False})
+                              parameters={"recovery_cases": len(case_ids) if case_ids is not None else None,
+                                          "force": force})
         summary = _run_stages(blocks, manifest, window, progress, stop_after)
         if summary.get("stopped_after"):
             return summary
         seen = summary["high_water_mark"] and datetime.fromisoformat(summary["high_water_mark"])
+        if manifest.selection:  # a recovery run: the watermark belongs to window runs
+            seen = None
         hwm = max(h for h in (seen, previous_hwm) if h) if (seen or previous_hwm) else None
         lineage.finish_run(run_id, status="completed", high_water_mark=hwm, summary=summary)
         prune_runs(runs_dir, blocks.settings.retention_days, keep={run_id})
@@ -205,7 +215,7 @@ def _run_stages(blocks: PipelineBlocks, manifest: RunManifest, window: DateWindo
         present = blocks.staging.register(con)
 
         def extract():
-            res = _call(extract_task, con, present, window, run_dir)
+            res = _call(extract_task, con, present, window, run_dir, manifest.selection.get("case_ids"))
             record_quarantine(lineage, res.quarantined, run_id)
             return res
 
@@ -226,7 +236,8 @@ def _run_stages(blocks: PipelineBlocks, manifest: RunManifest, window: DateWindo
             return {"run_id": run_id, "stopped_after": "compose"}
 
         def changes():
-            res = _call(changes_task, con, run_dir, lineage, run_dir / "compose.parquet")
+            res = _call(changes_task, con, run_dir, lineage, run_dir / "compose.parquet",
+                        manifest.selection.get("force", False))
             record_selected(lineage, res.path, run_id)
             return res
 

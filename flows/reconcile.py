@@ -1,27 +1,105 @@
-"""The ``case_reconciliation`` flow: counts across staging, lineage and the store.
+"""The ``case_reconciliation`` flow: prove nothing was lost, repair what can be.
 
-Records one ``reconciliation_runs`` row with the details as JSON. Deeper
-checks (id and checksum diff, recovery, PII scans, alerts) build on this.
+1. Counts across staging, lineage and the store (``stages.reconcile``).
+2. A full id and checksum diff of completed lineage against the store
+   (``stages.reconcile_diff``): counts can match while content is wrong.
+3. Stuck records: not completed, untouched for ``stuck_after``. A record that
+   failed recovery ``max_attempts`` times is parked with its reason instead of
+   being retried forever.
+4. With ``repair``: deletes are re-applied, and missing, stale, untracked and
+   stuck cases are recomposed from staging by a recovery run of the pipeline
+   (exactly those ids, forced, the watermark untouched). Without it, report
+   only. The diff is taken again after a repair, so the report says what
+   remains.
+
+One ``reconciliation_runs`` row records the details as JSON.
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
+import pyarrow as pa
 from prefect import flow
 
 from flows.config import PipelineBlocks, load_blocks
 from flows.lineage_recording import now_utc
 from flows.run_state import open_work_db
+from stages.errors import RunLocked
 from stages.extract import register_checked_views
-from stages.reconcile import CountReport, compare_counts, staging_counts
+from stages.reconcile import Discrepancy, compare_counts, staging_counts
+from stages.reconcile_diff import DiffReport, diff_store_against_lineage, found_ids
 
-__all__ = ["case_reconciliation", "reconcile_counts"]
+__all__ = ["case_reconciliation", "reconcile"]
+
+_STUCK_STATUSES = ("in_progress", "failed", "load_pending")
+_DIFF_SEVERITY = {"missing_from_store": "high", "stale_checksum": "high", "deleted_but_stored": "critical",
+                  "untracked_in_store": "medium"}
 
 
-def reconcile_counts(blocks: PipelineBlocks) -> CountReport:
-    """Count every stage, compare, and record the run."""
+def _staging_ids(con, where: str) -> list[str]:
+    return [r[0] for r in con.execute(f"SELECT DISTINCT Id FROM chk_case WHERE Id IS NOT NULL AND {where}").fetchall()]
+
+
+def _diff(con, blocks: PipelineBlocks, store) -> DiffReport:
+    deleted = (pa.record_batch([pa.array(ids, pa.string())], names=["case_id"])
+               for ids in blocks.lineage.iter_record_ids(["deleted"]))
+    staged_deleted = pa.record_batch([pa.array(_staging_ids(con, "coalesce(IsDeleted, false)"), pa.string())],
+                                     names=["case_id"])
+    return diff_store_against_lineage(con, blocks.lineage.iter_completed_checksums(), store.iter_checksums(),
+                                      [*deleted, staged_deleted])
+
+
+def _park(blocks: PipelineBlocks, max_attempts: int) -> int:
+    parked = 0
+    for ids in list(blocks.lineage.iter_record_ids(["failed"], min_retries=max_attempts)):
+        parked += blocks.lineage.mark(ids, stage="parked", status="parked",
+                                      error_message=f"parked after {max_attempts} failed attempts; see failed_records")
+    return parked
+
+
+def _repair(con, blocks: PipelineBlocks, store, diff: DiffReport, stuck: list[str]) -> dict:
+    """Act on the diff and the stuck records; returns what was done."""
+    from flows.pipeline import run_pipeline
+
+    done = {"deleted": 0, "recovered": 0, "recovery_failed": 0, "deferred": None}
+    live = set(_staging_ids(con, "NOT coalesce(IsDeleted, false)"))
+    to_delete: list[str] = []
+    for ids in found_ids(con, "deleted_but_stored"):
+        to_delete += ids
+    for ids in found_ids(con, "untracked_in_store"):
+        to_delete += [i for i in ids if i not in live]
+    if to_delete:
+        done["deleted"] = store.delete(to_delete)
+        blocks.lineage.mark(to_delete, stage="deleted", status="deleted", error_message=None)
+    redo: set[str] = set(stuck)
+    for kind in ("missing_from_store", "stale_checksum", "untracked_in_store"):
+        for ids in found_ids(con, kind):
+            redo.update(i for i in ids if i in live)
+    redo &= live
+    if redo:
+        try:
+            summary = run_pipeline(blocks, case_ids=sorted(redo), force=True)
+            done["recovered"] = summary["loaded"] + summary["deleted"]
+            done["recovery_failed"] = summary["failed"]
+        except RunLocked as exc:
+            done["deferred"] = str(exc)
+    return done
+
+
+def reconcile(
+    blocks: PipelineBlocks,
+    *,
+    diff: bool = True,
+    repair: bool = False,
+    stuck_after: timedelta = timedelta(hours=24),
+    max_attempts: int = 3,
+    completion_threshold: float = 0.95,
+    gap_critical: int = 1000,
+) -> dict:
+    """Counts, diff, stuck records and (optionally) repair; records one run row."""
     lineage = blocks.lineage
     lineage.ensure_schema()
     started = now_utc()
@@ -32,32 +110,69 @@ def reconcile_counts(blocks: PipelineBlocks) -> CountReport:
         present = blocks.staging.register(con)
         register_checked_views(con, present)
         source = staging_counts(con)
+        with blocks.store as store:
+            result: dict = {"repair": None}
+            diff_report = _diff(con, blocks, store) if diff else None
+            parked = _park(blocks, max_attempts) if diff else 0
+            stuck = [i for ids in lineage.iter_record_ids(_STUCK_STATUSES, updated_before=started - stuck_after)
+                     for i in ids] if diff else []
+            if repair and diff_report is not None:
+                result["repair"] = _repair(con, blocks, store, diff_report, stuck)
+                diff_report = _diff(con, blocks, store)
+                stuck = [i for ids in lineage.iter_record_ids(_STUCK_STATUSES, updated_before=started - stuck_after)
+                         for i in ids]
+            report = compare_counts(source, lineage.stage_status_counts(), store.count(),
+                                    completion_threshold=completion_threshold, gap_critical=gap_critical)
     finally:
         con.close()
-    with blocks.store as store:
-        store_count = store.count()
-    report = compare_counts(source, lineage.stage_status_counts(), store_count)
     report.counts["quarantined_open"] = len(lineage.unresolved_failures("extract"))
-    by_stage = report.counts["lineage_by_stage"]
+    if diff_report is not None:
+        for kind, n in diff_report.counts.items():
+            if n:
+                sev = "critical" if kind == "missing_from_store" and n > gap_critical else _DIFF_SEVERITY[kind]
+                report.discrepancies.append(Discrepancy(
+                    kind, sev, 0, n, n, f"{n} cases, e.g. {', '.join(diff_report.sample_ids[kind][:5])}"))
+        if stuck:
+            report.discrepancies.append(Discrepancy(
+                "stuck_records", "medium", 0, len(stuck), len(stuck),
+                f"{len(stuck)} records not completed for over {stuck_after}, e.g. {', '.join(stuck[:5])}"))
+        report.counts["diff"] = diff_report.as_dict()
+        report.counts["stuck"] = len(stuck)
+        report.counts["parked"] = parked
+    result.update(report.as_dict())
+    recovered = (result["repair"] or {}).get("recovered", 0) + (result["repair"] or {}).get("deleted", 0)
     lineage.record_reconciliation({
         "run_id": str(uuid.uuid4()),
-        "run_type": "daily_counts",
+        "run_type": "daily" if diff else "counts",
         "start_time": started,
         "end_time": now_utc(),
         "status": "completed",
         "source_count": source["source_cases"],
         "staging_count": report.counts["lineage_tracked"],
-        "transformed_count": sum(v for k, v in by_stage.items() if k in ("redacted", "embedded", "loaded")),
-        "weaviate_count": store_count,
+        "transformed_count": sum(v for k, v in report.counts["lineage_by_stage"].items()
+                                 if k in ("redacted", "embedded", "loaded")),
+        "weaviate_count": report.counts["store_count"],
         "discrepancies_found": len(report.discrepancies),
-        "records_recovered": 0,
-        "error_details": report.as_dict(),
+        "records_recovered": recovered,
+        "error_details": {"discrepancies": result["discrepancies"], "repair": result["repair"],
+                          "diff": report.counts.get("diff")},
     })
-    return report
+    result["_report"] = report
+    return result
 
 
 @flow(name="case_reconciliation")
-def case_reconciliation(config_path: str | None = None, home: str | None = None) -> dict:
-    """Daily count reconciliation; returns counts and discrepancies."""
+def case_reconciliation(
+    config_path: str | None = None,
+    home: str | None = None,
+    repair: bool = False,
+    stuck_after_hours: float = 24.0,
+) -> dict:
+    """Daily reconciliation: counts, id/checksum diff, stuck records, optional repair."""
+    from flows.reconcile_report import publish_markdown
+
     blocks = load_blocks(Path(config_path) if config_path else None, Path(home) if home else None)
-    return reconcile_counts(blocks).as_dict()
+    result = reconcile(blocks, repair=repair, stuck_after=timedelta(hours=stuck_after_hours))
+    result.pop("_report")
+    publish_markdown(result)
+    return result

@@ -51,8 +51,10 @@ def _parser() -> argparse.ArgumentParser:
     pipe.add_argument("--resume", metavar="RUN_ID", help="continue a failed run from its last good checkpoint")
     pipe.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     pipe.add_argument("--wait", action="store_true", help="wait for a running pipeline instead of exiting")
-    rec = sub.add_parser("reconcile", parents=[common], help="count reconciliation across stages")
+    rec = sub.add_parser("reconcile", parents=[common], help="counts, id/checksum diff and stuck records")
     rec.add_argument("--json", action="store_true")
+    rec.add_argument("--repair", action="store_true", help="act on what is found (default: report only)")
+    rec.add_argument("--stuck-hours", type=float, default=24.0, help="age after which an unfinished record is stuck")
     exp = sub.add_parser("export", parents=[common], help="write stored cases as JSON lines")
     exp.add_argument("--out", type=Path, required=True)
     se = sub.add_parser("search", parents=[common], help="best matching cases for a text")
@@ -114,11 +116,16 @@ def _cmd_reconcile(args) -> int:
     from flows.summary_view import print_count_report
 
     report = case_reconciliation(config_path=str(args.config) if args.config else None,
-                                 home=str(args.home) if args.home else None)
+                                 home=str(args.home) if args.home else None,
+                                 repair=args.repair, stuck_after_hours=args.stuck_hours)
     if args.json:
         print(json.dumps(report, default=str))
     else:
         print_count_report(report)
+        if report.get("repair"):
+            r = report["repair"]
+            print(f"Repair: deleted {r['deleted']}, recovered {r['recovered']}, failed {r['recovery_failed']}"
+                  + (f", deferred: {r['deferred']}" if r.get("deferred") else ""))
     return 1 if any(d["severity"] == "critical" for d in report["discrepancies"]) else 0
 
 

@@ -28,11 +28,12 @@ class RunManifest:
     run_id: str
     window: DateWindow
     stages: dict[str, dict] = field(default_factory=dict)
+    selection: dict = field(default_factory=dict)  # recovery runs: case_ids and force
 
     @classmethod
-    def create(cls, run_dir: Path, run_id: str, window: DateWindow) -> "RunManifest":
+    def create(cls, run_dir: Path, run_id: str, window: DateWindow, selection: dict | None = None) -> "RunManifest":
         run_dir.mkdir(parents=True, exist_ok=False)
-        manifest = cls(run_dir, run_id, window)
+        manifest = cls(run_dir, run_id, window, selection=selection or {})
         manifest._write()
         return manifest
 
@@ -44,7 +45,7 @@ class RunManifest:
         data = json.loads(path.read_text())
         window = DateWindow(start=datetime.fromisoformat(data["window_start"]),
                             end=datetime.fromisoformat(data["window_end"]))
-        return cls(run_dir, data["run_id"], window, data.get("stages", {}))
+        return cls(run_dir, data["run_id"], window, data.get("stages", {}), data.get("selection", {}))
 
     def done(self, stage: str) -> bool:
         return stage in self.stages
@@ -61,6 +62,7 @@ class RunManifest:
             "window_start": self.window.start.isoformat(),
             "window_end": self.window.end.isoformat(),
             "stages": self.stages,
+            "selection": self.selection,
         }, indent=2, default=str))
         os.replace(tmp, path)
 

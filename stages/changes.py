@@ -30,13 +30,17 @@ class ChangesResult:
 
 
 def plan_changes(
-    con: duckdb.DuckDBPyConnection, compose_path: Path, lineage_state: pa.Table, out_path: Path
+    con: duckdb.DuckDBPyConnection, compose_path: Path, lineage_state: pa.Table, out_path: Path,
+    *, force: bool = False,
 ) -> ChangesResult:
     """Write the composed rows that need work to ``out_path``.
 
     ``lineage_state`` holds ``record_id``, ``checksum``, ``status`` for (at
-    least) the composed case ids.
+    least) the composed case ids. ``force`` (recovery of a stale or missing
+    object) treats every composed case as work, whatever lineage says.
     """
+    if force:
+        lineage_state = lineage_state.slice(0, 0)
     state = lineage_state.select(["record_id", "checksum", "status"]).cast(_LINEAGE_SCHEMA)
     con.register("lineage_state_view", state)
     try:

@@ -24,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from blocks.staging_source import raw_relation_name
 from schemas.checkpoints import extract_schema
@@ -97,6 +98,18 @@ def _typed_view(con: duckdb.DuckDBPyConnection, spec: TableSpec, present: bool) 
 _IN_WINDOW = "(LastModifiedDate IS NULL OR (LastModifiedDate >= $start AND LastModifiedDate < $end))"
 
 _PARENT_OF = {"task": "WhatId", "workorder": "CaseId", "casecomment": "ParentId", "emailmessage": "ParentId"}
+
+
+def _select_given(con: duckdb.DuckDBPyConnection, case_ids: list[str]) -> None:
+    """Recovery: exactly these cases, whatever their dates."""
+    con.register("given_case_ids", pa.table({"case_id": pa.array(case_ids, pa.string())}))
+    try:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE sel AS SELECT DISTINCT case_id FROM given_case_ids "
+            "WHERE case_id IN (SELECT Id FROM chk_case WHERE Id IS NOT NULL)"
+        )
+    finally:
+        con.unregister("given_case_ids")
 
 
 def _select_cases(con: duckdb.DuckDBPyConnection, window: DateWindow) -> None:
@@ -208,11 +221,18 @@ def register_checked_views(con: duckdb.DuckDBPyConnection, present: set[str]) ->
 
 
 def extract_window(
-    con: duckdb.DuckDBPyConnection, present: set[str], window: DateWindow, out_dir: Path
+    con: duckdb.DuckDBPyConnection, present: set[str], window: DateWindow, out_dir: Path,
+    case_ids: list[str] | None = None,
 ) -> ExtractResult:
-    """Select, check and checkpoint the cases of ``window``; see the module docstring."""
+    """Select, check and checkpoint the cases of ``window``; see the module docstring.
+
+    With ``case_ids`` (recovery), exactly those cases are selected instead.
+    """
     register_checked_views(con, present)
-    _select_cases(con, window)
+    if case_ids is not None:
+        _select_given(con, case_ids)
+    else:
+        _select_cases(con, window)
     _materialise(con)
     failures, bad_cases = _quarantine(con, window)
     out_dir = Path(out_dir)
