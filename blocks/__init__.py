@@ -15,6 +15,7 @@ from blocks.staging_files import DuckDBStagingSource, ParquetStagingSource
 from blocks.staging_source import StagingSource
 from blocks.staging_sql import SqlStagingSource
 from blocks.vector_store import VectorStore
+from blocks.weaviate_store import WeaviateStore
 
 __all__ = [
     "DuckDBStagingSource",
@@ -28,4 +29,5 @@ __all__ = [
     "SqlStagingSource",
     "StagingSource",
     "VectorStore",
+    "WeaviateStore",
 ]

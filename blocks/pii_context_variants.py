@@ -88,7 +88,11 @@ _STREET_WORDS: tuple[frozenset[str], ...] = tuple(
         "street st str strasse straße",
         "avenue ave av",
         "road rd",
-        "boulevard blvd",
+        "boulevard blvd bd",
+        "way wy",
+        "rue r",
+        "quai q",
+        "allée allee all",
         "drive dr",
         "lane ln",
         "court ct",
@@ -241,10 +245,28 @@ def _company_variants(value: str) -> list[WordSequence]:
     while len(core) > 1 and core[-1].casefold() in _LEGAL_SUFFIXES:
         core.pop()
     key = "ORGANIZATION:" + " ".join(_fold(core))
-    found = [WordSequence(_fold(tokens), "ORGANIZATION", key)]
+    words = _fold(core)
+    variants = [_fold(tokens)]
     if core != tokens and any(t.casefold() not in NAME_PART_STOPWORDS for t in core) and sum(map(len, core)) >= 3:
-        found.append(WordSequence(_fold(core), "ORGANIZATION", key))
-    return found
+        variants.append(words)
+    # Short forms people write: the leading words ("Granite State" of "Granite
+    # State Insurance"), first and last word ("Malabar Bank" of "Malabar
+    # Cooperative Bank"), leading words plus initials of the rest ("Blue Ridge
+    # CU", "Lakeview USD"). A single leading word only when it is distinctive.
+    for k in range(1, len(words)):
+        head = words[:k]
+        if k > 1 or _distinctive(core[0]):
+            variants.append(head)
+        if len(words) - k >= 2:
+            variants.append((*head, "".join(w[0] for w in words[k:])))
+    if len(words) >= 3:
+        variants.append((words[0], words[-1]))
+    return [WordSequence(v, "ORGANIZATION", key) for v in dict.fromkeys(variants)]
+
+
+def _distinctive(word: str) -> bool:
+    """A company's first word that can stand for it alone ("Contoso", not "Blue" or "Global")."""
+    return len(word) >= 5 and not word.isdigit() and word.casefold() not in NAME_PART_STOPWORDS
 
 
 def _address_variants(value: str) -> list[WordSequence]:
@@ -258,8 +280,25 @@ def _address_variants(value: str) -> list[WordSequence]:
         if sum(len(t) for t in tokens) <= 2:  # state or country code: exact casing
             found.append(WordSequence(_fold(tokens), "LOCATION", key, exact_case=tuple(tokens)))
         elif not _stopwords_only(tokens) or any(t.isdigit() for t in tokens):
-            found.append(WordSequence(tuple(_street_word(t) for t in tokens), "LOCATION", key))
+            words = tuple(_street_word(t) for t in tokens)
+            found.append(WordSequence(words, "LOCATION", key))
+            found += [WordSequence(v, "LOCATION", key) for v in _street_abbreviations(tokens, words)]
     return found
+
+
+def _street_abbreviations(tokens: Sequence[str], words: tuple[Word, ...]) -> list[tuple[Word, ...]]:
+    """Street names as written in notes: "ORR" for "Outer Ring Road", "M.G. Rd" for "MG Road"."""
+    variants: list[tuple[Word, ...]] = []
+    letters = [i for i, t in enumerate(tokens) if t.isalpha()]
+    if len(letters) >= 3 and all(tokens[i][0].isupper() for i in letters):
+        acronym = "".join(tokens[i][0].casefold() for i in letters)
+        variants.append(tuple(w for i, w in enumerate(words) if i not in letters) + (acronym,))
+    spelled = [i for i, t in enumerate(tokens) if 2 <= len(t) <= 3 and t.isalpha() and t.isupper()]
+    if spelled:
+        variants.append(tuple(
+            part for i, w in enumerate(words) for part in ((*tokens[i].casefold(),) if i in spelled else (w,))
+        ))
+    return variants
 
 
 def _street_word(token: str) -> Word:
@@ -267,4 +306,8 @@ def _street_word(token: str) -> Word:
     for group in _STREET_WORDS:
         if folded in group:
             return group
+    for suffix in ("straße", "strasse"):  # "Friedrichstraße" is also written "Friedrichstr."
+        if folded.endswith(suffix) and len(folded) > len(suffix):
+            stem = folded[: -len(suffix)]
+            return frozenset({stem + "straße", stem + "strasse", stem + "str"})
     return folded

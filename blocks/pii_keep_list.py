@@ -49,6 +49,11 @@ DEFAULT_KEEP_PATTERNS: tuple[str, ...] = (
     r"[VvFfBbRrSsIi](?<!\w[VvFfBbRrSsIi])"
     r"(?i:(?<=v)(?:er(?:sion)?)?|(?<=f)(?:irmware|w)|(?<=b)ios|(?<=r)om|(?<=s)pp|(?<=i)lo\s?\d?)"
     r"[\s:.]{0,2}(?P<keep>\d+(?:\.\d+){1,3})\b",
+    # Versions after an OS or firmware label, also with "is at"/"to" between
+    # (NimbleOS 6.1.2.200, "ArubaOS is at 8.10.0.12", "updated SPP to 2024.04.00.00"):
+    # four dotted parts would otherwise read as an IP address.
+    r"(?i)\b(?:[a-z]*os|firmware|fw|version|ver|release|build|rom|bios|spp|ilo\s?\d?|patch|update[sd]?|upgraded?)"
+    r"(?:\s+(?:is|was|at|to|from|now|on|version))*[\s:]{1,3}(?P<keep>\d+(?:\.\d+){1,3})\b(?!\.\d)",
     # Case numbers: 10 digits starting 500 (5000123456).
     r"5(?<!\d5)00\d{7}(?!\d)",
     # Work-order numbers (WO-00012345).

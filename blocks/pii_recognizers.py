@@ -210,9 +210,10 @@ def build_analyzer(
     if skipped:
         logger.info("PII entities %s skipped: NER entities need spacy_model", ", ".join(skipped))
 
-    # presidio's debug output quotes the words around a match: never let it out.
+    # presidio's debug output quotes the words around a match: never let it out,
+    # not even when the root logger is set to DEBUG after the analyzer is built.
     presidio_logger = logging.getLogger("presidio-analyzer")
-    if presidio_logger.getEffectiveLevel() < logging.INFO:
+    if presidio_logger.level == logging.NOTSET or presidio_logger.level < logging.INFO:
         presidio_logger.setLevel(logging.INFO)
     nlp_engine = BlankSpacyNlpEngine(spacy_model)
     nlp_engine.load()

@@ -7,7 +7,31 @@ from abc import ABC, abstractmethod
 import pyarrow as pa
 from prefect.blocks.core import Block
 
-__all__ = ["PiiRedactor"]
+__all__ = ["PII_COUNTS_SCHEMA", "PII_SPANS_SCHEMA", "PiiRedactor"]
+
+#: ``find_spans``: one row per piece of text ``redact`` would replace (offsets, never values).
+PII_SPANS_SCHEMA = pa.schema(
+    [
+        pa.field("case_id", pa.string()),
+        pa.field("property", pa.string(), nullable=False),
+        pa.field("list_index", pa.int32()),  # null for case fields
+        pa.field("start", pa.int32(), nullable=False),
+        pa.field("end", pa.int32(), nullable=False),
+        pa.field("entity_type", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),  # context | rule | detector
+        pa.field("rule", pa.string()),  # the table rule, when source is 'rule'
+    ]
+)
+
+#: ``find_pii``: per case, entity type and source, how many values.
+PII_COUNTS_SCHEMA = pa.schema(
+    [
+        pa.field("case_id", pa.string()),
+        pa.field("entity_type", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("count", pa.int64(), nullable=False),
+    ]
+)
 
 
 class PiiRedactor(Block, ABC):
@@ -26,3 +50,11 @@ class PiiRedactor(Block, ABC):
     @abstractmethod
     def redact(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """Redact one batch; never raises with PII in the message."""
+
+    def find_pii(self, batch: pa.RecordBatch) -> pa.Table:
+        """Detection only: per case, entity type and source, how many values ``redact`` would remove.
+
+        Takes the same columns as ``redact`` and returns ``PII_COUNTS_SCHEMA``
+        rows (no values). The leak scanner runs it over stored objects.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement find_pii (detection only)")

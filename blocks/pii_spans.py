@@ -5,8 +5,9 @@ Rules, in order:
 1. A generic detection that overlaps a protected span (``pii_keep_list``) is
    dropped: support identifiers survive even where a recognizer mistakes them
    for a phone number.
-2. Context hits are never dropped: a value of the case's own people goes even
-   when it looks like a protected token.
+2. Context hits and table-rule hits (``pii_table_rules``) are never dropped: a
+   value of the case's own people goes even when it looks like a protected
+   token, and so does a house number or postal code inside a site address.
 3. Overlapping findings merge into one covering both, so no fragment of either
    survives ("john.smith" from a context name inside "john.smith@other.org"
    becomes one e-mail address). The merged finding takes the entity and value
@@ -19,10 +20,10 @@ the recognizers share.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Finding", "Span", "inside_any", "merge_spans", "overlaps_any", "resolve", "rewrite"]
+__all__ = ["Finding", "Span", "cut", "inside_any", "merge_spans", "overlaps_any", "resolve", "rewrite"]
 
 #: ``(start, end)`` offsets, end exclusive.
 Span = tuple[int, int]
@@ -37,6 +38,7 @@ class Finding:
     entity: str
     key: str
     from_context: bool = False
+    rule: str = ""  # the table rule that found it, if any
 
 
 def resolve(
@@ -44,7 +46,11 @@ def resolve(
     detections: Iterable[Finding],
     protected: Sequence[Span],
 ) -> list[Finding]:
-    """Sorted, non-overlapping findings to replace (rules in the module docstring)."""
+    """Sorted, non-overlapping findings to replace (rules in the module docstring).
+
+    ``context_hits`` are kept whatever the keep-list says (context and rule
+    hits); ``detections`` overlapping a ``protected`` span are dropped.
+    """
     kept = [d for d in detections if not overlaps_any(protected, d.start, d.end)]
     candidates = sorted([*context_hits, *kept], key=lambda f: (f.start, -f.end))
     merged: list[Finding] = []
@@ -66,6 +72,7 @@ def _union(a: Finding, b: Finding) -> Finding:
         entity=label.entity,
         key=label.key,
         from_context=a.from_context or b.from_context,
+        rule=label.rule or a.rule or b.rule,
     )
 
 
@@ -102,6 +109,25 @@ def rewrite(
         out.append(text[cursor:end])
         pieces.append("".join(out))
     return pieces, replaced
+
+
+def cut(bounds: Sequence[Span], findings: Sequence[Finding]) -> Iterator[tuple[int, int, int, Finding]]:
+    """Each finding's pieces per field: ``(field index, start, end, finding)``.
+
+    Offsets are relative to the field's start in ``bounds`` (sorted,
+    non-overlapping); a finding crossing a boundary gives one piece per field.
+    """
+    index = 0
+    for field, (start, end) in enumerate(bounds):
+        while index < len(findings) and findings[index].end <= start:
+            index += 1
+        scan = index
+        while scan < len(findings) and findings[scan].start < end:
+            finding = findings[scan]
+            lo, hi = max(finding.start, start), min(finding.end, end)
+            if lo < hi:
+                yield field, lo - start, hi - start, finding
+            scan += 1
 
 
 def merge_spans(spans: Iterable[Span]) -> list[Span]:

@@ -5,14 +5,22 @@ child-table lists) are joined and searched once:
 
 1. the case's own context values (``schemas.context``) in all their variants
    (``pii_context_matcher``): a hard guarantee, never overridden;
-2. presidio pattern recognizers on a blank spaCy pipeline (``pii_recognizers``)
+2. the table rules (``pii_table_rules``): what each staging table is known to
+   carry (signatures and quoted headers in e-mails, site addresses in work
+   orders, "CE: John" in feed posts, "Spoke with X" in comments);
+3. presidio pattern recognizers on a blank spaCy pipeline (``pii_recognizers``)
    for third-party e-mail addresses, phone numbers, cards, IBANs, SSNs, IPs,
    and PERSON etc. when an installed spaCy NER model is configured;
-3. the keep-list (``pii_keep_list``) drops detections of step 2 that overlap
+4. the keep-list (``pii_keep_list``) drops detections of step 3 that overlap
    support identifiers (serials, part numbers, error codes, versions...);
 
 then the merged findings (``pii_spans``) are replaced by placeholders or keyed
 pseudonyms (``pii_operators``). presidio is imported on first use only.
+
+Batches larger than ``pool_min_cases`` are cut into slices that a process
+pool of ``workers`` handles (``pii_pool``); results keep the input order.
+``find_pii`` and ``find_spans`` run the same detection without rewriting,
+for the leak scanner and the evaluation.
 """
 
 from __future__ import annotations
@@ -25,7 +33,9 @@ import functools  # noqa: E402
 import logging  # noqa: E402
 import threading  # noqa: E402
 from collections import OrderedDict  # noqa: E402
-from collections.abc import Sequence  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
+from concurrent.futures.process import BrokenProcessPool  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 from typing import TYPE_CHECKING, Any, Literal  # noqa: E402
 
 import phonenumbers  # noqa: E402
@@ -33,11 +43,14 @@ import pyarrow as pa  # noqa: E402
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator  # noqa: E402
 
 from blocks.errors import PiiRedactionError  # noqa: E402
+from blocks.pii_case_text import CaseText, check_context_type, check_text_type  # noqa: E402
 from blocks.pii_context_matcher import ContextMatcher  # noqa: E402
 from blocks.pii_keep_list import DEFAULT_KEEP_PATTERNS, KeepList, compile_keep_patterns  # noqa: E402
 from blocks.pii_operators import Replacer, normalise_value  # noqa: E402
-from blocks.pii_redactor import PiiRedactor  # noqa: E402
-from blocks.pii_spans import Finding, merge_spans, resolve, rewrite  # noqa: E402
+from blocks.pii_pool import RedactorPool  # noqa: E402
+from blocks.pii_redactor import PII_COUNTS_SCHEMA, PII_SPANS_SCHEMA, PiiRedactor  # noqa: E402
+from blocks.pii_spans import Finding, cut, merge_spans, resolve, rewrite  # noqa: E402
+from blocks.pii_table_rules import DEFAULT_TABLE_RULES, TableRule, TableRules  # noqa: E402
 from schemas.context import CONTEXT_COLUMNS  # noqa: E402
 from schemas.fields import FREE_TEXT_PROPERTIES  # noqa: E402
 
@@ -84,24 +97,43 @@ KNOWN_ENTITIES: tuple[str, ...] = (
     "NRP",
 )
 
-_FIELD_SEPARATOR = "\n\n"
 _MATCHER_CACHE_SIZE = 4096
 _FREE_TEXT = frozenset(FREE_TEXT_PROPERTIES)
 _CONTEXT = frozenset(CONTEXT_COLUMNS)
 
 
+@dataclass(frozen=True)
+class _Tools:
+    """What one configuration needs to search a case: built once, reused."""
+
+    analyzer: PiiAnalyzer
+    keep: KeepList
+    rules: TableRules
+
+
+@dataclass
+class _Prepared:
+    """A validated batch, as Python lists per column."""
+
+    case_ids: list
+    texts: dict[str, list]
+    contexts: dict[str, list]
+
+
 class PresidioRedactor(PiiRedactor):
-    """Removes PII with presidio recognizers and the case's own context values.
+    """Removes PII with presidio recognizers, table rules and the case's own context values.
 
     Works offline: presidio runs on a blank spaCy pipeline unless an installed
-    spaCy NER package is named in ``spacy_model``.
+    spaCy NER package is named in ``spacy_model``. Use as a context manager
+    (or call ``close()``) to stop the worker processes of large batches.
 
     Example:
         ```python
         from blocks.presidio_redactor import PresidioRedactor
 
-        redactor = PresidioRedactor.load("default")
-        clean = redactor.redact(batch)
+        with PresidioRedactor.load("default") as redactor:
+            clean = redactor.redact(batch)
+            leaks = redactor.find_pii(stored_batch)
         ```
     """
 
@@ -136,6 +168,13 @@ class PresidioRedactor(PiiRedactor):
             "numbers); detections overlapping them are dropped. A named group 'keep' protects only itself."
         ),
     )
+    table_rules: list[TableRule] = Field(
+        default_factory=lambda: list(DEFAULT_TABLE_RULES),
+        description=(
+            "Per-table rules (name, tables, pattern with groups named after entities) for what a table is "
+            "known to carry: e-mail signatures and quoted headers, site addresses, 'CE: John', 'Spoke with X'."
+        ),
+    )
     spacy_model: str | None = Field(
         default=None,
         description="Installed spaCy NER package (e.g. 'en_core_web_sm') to detect PERSON etc.; empty = blank pipeline.",
@@ -144,11 +183,27 @@ class PresidioRedactor(PiiRedactor):
         default_factory=lambda: list(DEFAULT_PHONE_REGIONS),
         description="Regions whose national phone formats are recognized (ISO 3166 codes).",
     )
+    workers: int | None = Field(
+        default=None,
+        ge=1,
+        description="Worker processes for batches above pool_min_cases; empty = one per CPU; 1 = never a pool.",
+    )
+    pool_min_cases: int = Field(
+        default=2_000,
+        ge=1,
+        description="Batches with more cases than this are split across the worker processes.",
+    )
+    pool_start_method: Literal["spawn", "forkserver", "fork"] = Field(
+        default="spawn",
+        description="How worker processes start; 'spawn' is safe in processes that already run threads.",
+    )
 
-    _analyzer: Any = PrivateAttr(default=None)
-    _analyzer_config: Any = PrivateAttr(default=None)
+    _tools: Any = PrivateAttr(default=None)
+    _tools_config: Any = PrivateAttr(default=None)
     _matchers: Any = PrivateAttr(default_factory=OrderedDict)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
+    _pool: Any = PrivateAttr(default=None)
+    _pool_disabled: bool = PrivateAttr(default=False)
 
     @field_validator("entities")
     @classmethod
@@ -184,37 +239,22 @@ class PresidioRedactor(PiiRedactor):
 
     def redact(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """Redact one batch; never raises with PII in the message."""
-        schema = batch.schema
-        if "case_id" not in schema.names:
-            raise PiiRedactionError(f"batch has no column 'case_id' (expected string case ids; got {schema.names})")
-        text_columns = [name for name in schema.names if name in _FREE_TEXT]
-        for name in text_columns:
-            _check_text_type(name, schema.field(name).type)
-        context_columns = [name for name in schema.names if name in _CONTEXT]
-        for name in context_columns:
-            _check_context_type(name, schema.field(name).type)
-
-        analyzer = self._get_analyzer()
-        keep = KeepList(self.keep_patterns)
+        prepared = self._prepare(batch)
+        parts = self._pooled("redact", batch)
+        if parts is not None:
+            return pa.concat_batches(parts)
+        tools = self._get_tools()
         replacer = Replacer(self.operator, self._key_bytes())
+        texts = prepared.texts
 
-        case_ids = batch.column("case_id").to_pylist()
-        texts = {name: batch.column(name).to_pylist() for name in text_columns}
-        contexts = {name: batch.column(name).to_pylist() for name in context_columns}
-        removed: list[int] = []
-        for row, case_id in enumerate(case_ids):
-            try:
-                context = {name: contexts[name][row] for name in context_columns}
-                case_key = "" if case_id is None else str(case_id)
-                removed.append(self._redact_case(case_key, texts, row, context, analyzer, keep, replacer))
-            except Exception as exc:  # never chain: the cause may quote the text
-                raise PiiRedactionError(
-                    f"PII redaction failed for case_id={case_id!r} in columns "
-                    f"{text_columns} ({type(exc).__name__})"
-                ) from None
+        def one(row: int, case: CaseText, findings: list[Finding], case_key: str) -> int:
+            pieces, count = rewrite(case.text, case.bounds, findings, lambda f: replacer.token(f.entity, f.key, case_key))
+            case.write_back(texts, row, pieces)
+            return count
 
+        removed = self._each_case(prepared, tools, one)
         columns, fields = [], []
-        for field in schema:
+        for field in batch.schema:
             if field.name in _CONTEXT:
                 continue
             fields.append(field)
@@ -225,64 +265,141 @@ class PresidioRedactor(PiiRedactor):
         fields.append(pa.field("pii_entities_removed", pa.int32(), nullable=False))
         columns.append(pa.array(removed, type=pa.int32()))
         logger.debug("Redacted %d cases, %d PII entities removed", len(removed), sum(removed))
-        return pa.RecordBatch.from_arrays(columns, schema=pa.schema(fields, metadata=schema.metadata))
+        return pa.RecordBatch.from_arrays(columns, schema=pa.schema(fields, metadata=batch.schema.metadata))
+
+    def find_spans(self, batch: pa.RecordBatch) -> pa.Table:
+        """What ``redact`` would replace, as offsets: never the values.
+
+        One row per replaced piece (``PII_SPANS_SCHEMA``): case id, property,
+        list index (null for case fields), start and end within that value,
+        entity type and source (``context``, ``rule`` or ``detector``).
+        """
+        prepared = self._prepare(batch)
+        parts = self._pooled("find_spans", batch)
+        if parts is not None:
+            return pa.concat_tables(parts)
+        rows: dict[str, list] = {name: [] for name in PII_SPANS_SCHEMA.names}
+
+        def one(row: int, case: CaseText, findings: list[Finding], case_key: str) -> int:
+            for segment, start, end, finding in cut(case.bounds, findings):
+                name, index = case.slots[segment]
+                source = "context" if finding.from_context else "rule" if finding.rule else "detector"
+                for column, value in zip(
+                    PII_SPANS_SCHEMA.names,
+                    (prepared.case_ids[row], name, index, start, end, finding.entity, source, finding.rule or None),
+                ):
+                    rows[column].append(value)
+            return len(findings)
+
+        self._each_case(prepared, self._get_tools(), one)
+        return pa.table(rows, schema=PII_SPANS_SCHEMA)
+
+    def find_pii(self, batch: pa.RecordBatch) -> pa.Table:
+        """Per case, how many values of each entity type ``redact`` would remove, by source.
+
+        ``PII_COUNTS_SCHEMA``: ``case_id``, ``entity_type``, ``source``
+        (``context`` for the case's own context values), ``count``; cases
+        without findings have no row. Counts only: no value, no offset.
+        """
+        spans = self.find_spans(batch)
+        if not spans.num_rows:
+            return PII_COUNTS_SCHEMA.empty_table()
+        counts = spans.group_by(["case_id", "entity_type", "source"]).aggregate([("start", "count")])
+        counts = counts.rename_columns({"start_count": "count"}).select(PII_COUNTS_SCHEMA.names)
+        return counts.cast(PII_COUNTS_SCHEMA).sort_by([("case_id", "ascending"), ("entity_type", "ascending")])
+
+    def close(self) -> None:
+        """Stop the worker processes, if any; they start again when needed."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
+    def __enter__(self) -> PresidioRedactor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # --- internals ------------------------------------------------------------------
 
-    def _redact_case(
-        self,
-        case_id: str,
-        texts: dict[str, list],
-        row: int,
-        context: dict[str, Sequence[str | None] | None],
-        analyzer: PiiAnalyzer,
-        keep: KeepList,
-        replacer: Replacer,
-    ) -> int:
-        """Redact one case in place in ``texts``; return the number of replacements."""
-        segments: list[str] = []
-        slots: list[tuple[str, int | None]] = []
-        for name, values in texts.items():
-            value = values[row]
-            if isinstance(value, str):
-                if value:
-                    segments.append(value)
-                    slots.append((name, None))
-            elif value is not None:
-                for index, item in enumerate(value):
-                    if item:
-                        segments.append(item)
-                        slots.append((name, index))
-        if not segments:
-            return 0
+    def _prepare(self, batch: pa.RecordBatch) -> _Prepared:
+        """Check the batch's columns and turn them into lists (errors name columns, never values)."""
+        schema = batch.schema
+        if "case_id" not in schema.names:
+            raise PiiRedactionError(f"batch has no column 'case_id' (expected string case ids; got {schema.names})")
+        text_columns = [name for name in schema.names if name in _FREE_TEXT]
+        for name in text_columns:
+            check_text_type(name, schema.field(name).type)
+        context_columns = [name for name in schema.names if name in _CONTEXT]
+        for name in context_columns:
+            check_context_type(name, schema.field(name).type)
+        return _Prepared(
+            case_ids=batch.column("case_id").to_pylist(),
+            texts={name: batch.column(name).to_pylist() for name in text_columns},
+            contexts={name: batch.column(name).to_pylist() for name in context_columns},
+        )
 
-        joined = _FIELD_SEPARATOR.join(segments)
-        bounds, cursor = [], 0
-        for segment in segments:
-            bounds.append((cursor, cursor + len(segment)))
-            cursor += len(segment) + len(_FIELD_SEPARATOR)
+    def _each_case(
+        self, prepared: _Prepared, tools: _Tools, handle: Callable[[int, CaseText, list[Finding], str], int]
+    ) -> list[int]:
+        """Find each case's PII and pass it to ``handle``; collect its counts.
 
-        hits = self._matcher(context).find(joined)
-        protected = functools.cache(lambda: keep.spans(joined))
-        settled = functools.cache(lambda: merge_spans([*protected(), *((h.start, h.end) for h in hits)]))
+        Any failure becomes a ``PiiRedactionError`` naming the case and the
+        columns, without the cause (which may quote the text).
+        """
+        counts: list[int] = []
+        columns = list(prepared.texts)
+        for row, case_id in enumerate(prepared.case_ids):
+            try:
+                case = CaseText.gather(prepared.texts, row)
+                if case is None:
+                    counts.append(0)
+                    continue
+                context = {name: values[row] for name, values in prepared.contexts.items()}
+                findings = self._case_findings(case, self._matcher(context), tools)
+                case_key = "" if case_id is None else str(case_id)
+                counts.append(handle(row, case, findings, case_key) if findings else 0)
+            except Exception as exc:  # never chain: the cause may quote the text
+                raise PiiRedactionError(
+                    f"PII redaction failed for case_id={case_id!r} in columns {columns} ({type(exc).__name__})"
+                ) from None
+        return counts
+
+    @staticmethod
+    def _case_findings(case: CaseText, matcher: ContextMatcher, tools: _Tools) -> list[Finding]:
+        """Sorted, non-overlapping findings of one case (steps 1-4 of the module docstring)."""
+        text = case.text
+        sure = matcher.find(text) + tools.rules.find(text, case.bounds, case.tables)
+        protected = functools.cache(lambda: tools.keep.spans(text))
+        settled = functools.cache(lambda: merge_spans([*protected(), *((h.start, h.end) for h in sure)]))
         detections = [
-            Finding(r.start, r.end, r.entity_type, normalise_value(r.entity_type, joined[r.start : r.end]))
-            for r in analyzer.analyze(joined, settled)
+            Finding(r.start, r.end, r.entity_type, normalise_value(r.entity_type, text[r.start : r.end]))
+            for r in tools.analyzer.analyze(text, settled)
         ]
-        findings = resolve(hits, detections, protected() if detections else [])
-        if not findings:
-            return 0
+        return resolve(sure, detections, protected() if detections else [])
 
-        pieces, count = rewrite(joined, bounds, findings, lambda f: replacer.token(f.entity, f.key, case_id))
-        for (name, index), piece in zip(slots, pieces):
-            if index is None:
-                texts[name][row] = piece
-            else:
-                items = texts[name][row]
-                if not isinstance(items, list):
-                    items = texts[name][row] = list(items)
-                items[index] = piece
-        return count
+    def _pooled(self, method: str, batch: pa.RecordBatch) -> list | None:
+        """``method`` over slices of ``batch`` in the worker processes, or None to run here."""
+        workers = self.workers or os.cpu_count() or 1
+        if workers < 2 or batch.num_rows <= self.pool_min_cases or self._pool_disabled:
+            return None
+        with self._lock:
+            if self._pool is None:
+                class_path = f"{type(self).__module__}:{type(self).__qualname__}"
+                self._pool = RedactorPool(class_path, self.model_dump(), workers, self.pool_start_method)
+            pool = self._pool
+        try:
+            return pool.map(method, batch)
+        except BrokenProcessPool:
+            logger.warning(
+                "PII worker processes could not run (%d workers, start method %r); redacting in this process",
+                workers, self.pool_start_method,
+            )
+            with self._lock:
+                self._pool_disabled = True
+                self._pool = None
+            return None
 
     def _matcher(self, context: dict[str, Sequence[str | None] | None]) -> ContextMatcher:
         """The case's context matcher, cached: cases often share their people."""
@@ -300,15 +417,18 @@ class PresidioRedactor(PiiRedactor):
                 cache.popitem(last=False)
         return matcher
 
-    def _get_analyzer(self) -> PiiAnalyzer:
-        """Build presidio once per instance (again only if its settings change)."""
-        config = (tuple(self.entities), self.score_threshold, self.spacy_model, tuple(self.phone_regions))
+    def _get_tools(self) -> _Tools:
+        """Build presidio, keep-list and rules once per instance (again only if settings change)."""
+        config = (
+            tuple(self.entities), self.score_threshold, self.spacy_model, tuple(self.phone_regions),
+            tuple(self.keep_patterns), tuple(self.table_rules),
+        )
         with self._lock:
-            if self._analyzer is None or self._analyzer_config != config:
+            if self._tools is None or self._tools_config != config:
                 from blocks.pii_recognizers import build_analyzer
 
                 try:
-                    self._analyzer = build_analyzer(
+                    analyzer = build_analyzer(
                         self.entities,
                         score_threshold=self.score_threshold,
                         phone_regions=self.phone_regions,
@@ -316,39 +436,11 @@ class PresidioRedactor(PiiRedactor):
                     )
                 except (ValueError, OSError) as exc:  # configuration only: no text involved
                     raise PiiRedactionError(f"cannot build the presidio analyzer: {exc}") from exc
-                self._analyzer_config = config
-            return self._analyzer
+                self._tools = _Tools(analyzer, KeepList(self.keep_patterns), TableRules(self.table_rules))
+                self._tools_config = config
+            return self._tools
 
     def _key_bytes(self) -> bytes | None:
         if self.pseudonym_key is None:
             return None
         return self.pseudonym_key.get_secret_value().encode()
-
-
-def _is_string(data_type: pa.DataType) -> bool:
-    return pa.types.is_string(data_type) or pa.types.is_large_string(data_type)
-
-
-def _is_string_list(data_type: pa.DataType) -> bool:
-    return (pa.types.is_list(data_type) or pa.types.is_large_list(data_type)) and _is_string(
-        data_type.value_type
-    )
-
-
-def _check_text_type(name: str, data_type: pa.DataType) -> None:
-    if not (_is_string(data_type) or _is_string_list(data_type) or _is_all_null(data_type)):
-        raise PiiRedactionError(
-            f"free-text column {name!r} has type {data_type}; expected string or list<string>"
-        )
-
-
-def _is_all_null(data_type: pa.DataType) -> bool:
-    """Null, or a list of null: what Arrow infers for columns without any value."""
-    if pa.types.is_list(data_type) or pa.types.is_large_list(data_type):
-        data_type = data_type.value_type
-    return pa.types.is_null(data_type)
-
-
-def _check_context_type(name: str, data_type: pa.DataType) -> None:
-    if not (_is_string_list(data_type) or _is_all_null(data_type)):
-        raise PiiRedactionError(f"context column {name!r} has type {data_type}; expected list<string>")

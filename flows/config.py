@@ -39,8 +39,13 @@ BLOCK_TYPES: dict[str, dict[str, str]] = {
         "sql": "blocks.staging_sql:SqlStagingSource",
     },
     "redactor": {"presidio": "blocks.presidio_redactor:PresidioRedactor"},
-    "embedder": {"hashing": "blocks.hashing_embedder:HashingEmbedder"},
-    "store": {"duckdb": "blocks.duckdb_store:DuckDBVectorStore"},
+    "embedder": {
+        "hashing": "blocks.hashing_embedder:HashingEmbedder",
+        "openai": "blocks.openai_embedder:OpenAIEmbedder",
+        "azure-openai": "blocks.openai_embedder:AzureOpenAIEmbedder",
+        "ollama": "blocks.ollama_embedder:OllamaEmbedder",
+    },
+    "store": {"duckdb": "blocks.duckdb_store:DuckDBVectorStore", "weaviate": "blocks.weaviate_store:WeaviateStore"},
 }
 
 _PATH_FIELDS = {"path"}

@@ -30,6 +30,7 @@ from flows.run_state import open_work_db
 from stages.errors import RunLocked
 from stages.extract import register_checked_views
 from stages.reconcile import Discrepancy, compare_counts, staging_counts
+from stages.deep_checks import content_integrity, reservoir_sample, vector_dimensions
 from stages.reconcile_diff import DiffReport, diff_store_against_lineage, found_ids
 
 __all__ = ["case_reconciliation", "reconcile"]
@@ -89,10 +90,32 @@ def _repair(con, blocks: PipelineBlocks, store, diff: DiffReport, stuck: list[st
     return done
 
 
+def _deep(con, blocks: PipelineBlocks, store, sample_size: int | None) -> dict:
+    """Content integrity and vector dimensions of a sample (``None``: every object)."""
+    ids = reservoir_sample(store.iter_checksums(), sample_size)
+    stored, lengths, state = [], [], []
+    for lo in range(0, len(ids), 5_000):
+        chunk = ids[lo: lo + 5_000]
+        stored.append(store.fetch(chunk).select(["case_id", "case_number", "product", "priority", "status", "checksum"]))
+        lengths.append(store.vector_lengths(chunk))
+        state.append(blocks.lineage.lineage_state(chunk))
+    sizes = {"primary": blocks.primary.vector_size}
+    if blocks.fallback is not None:
+        sizes["fallback"] = blocks.fallback.vector_size
+    if not ids:
+        return {"integrity": {"sampled": 0, "corrupted": 0, "corruption_rate": 0.0}, "dimensions": {"errors": 0}}
+    integrity = content_integrity(con, pa.concat_tables(stored), pa.concat_tables(state))
+    dims = vector_dimensions(pa.concat_tables(lengths), sizes)
+    return {"integrity": integrity.as_dict(), "dimensions": dims.as_dict()}
+
+
 def reconcile(
     blocks: PipelineBlocks,
     *,
     diff: bool = True,
+    deep: bool = False,
+    sample_size: int | None = 1_000,
+    corruption_threshold: float = 0.01,
     repair: bool = False,
     stuck_after: timedelta = timedelta(hours=24),
     max_attempts: int = 3,
@@ -121,6 +144,7 @@ def reconcile(
                 diff_report = _diff(con, blocks, store)
                 stuck = [i for ids in lineage.iter_record_ids(_STUCK_STATUSES, updated_before=started - stuck_after)
                          for i in ids]
+            deep_result = _deep(con, blocks, store, sample_size) if deep else None
             report = compare_counts(source, lineage.stage_status_counts(), store.count(),
                                     completion_threshold=completion_threshold, gap_critical=gap_critical)
     finally:
@@ -139,11 +163,24 @@ def reconcile(
         report.counts["diff"] = diff_report.as_dict()
         report.counts["stuck"] = len(stuck)
         report.counts["parked"] = parked
+    if deep_result is not None:
+        integrity, dims = deep_result["integrity"], deep_result["dimensions"]
+        report.counts["deep"] = deep_result
+        report.counts["corruption_rate"] = integrity["corruption_rate"]
+        if integrity["corruption_rate"] > corruption_threshold:
+            report.discrepancies.append(Discrepancy(
+                "content_corruption", "high", corruption_threshold, integrity["corruption_rate"], integrity["corrupted"],
+                f"{integrity['corrupted']} of {integrity['sampled']} sampled objects differ from staging or lineage "
+                f"({integrity['by_field']}), e.g. {', '.join(integrity['sample_ids'][:5])}"))
+        if dims["errors"]:
+            report.discrepancies.append(Discrepancy(
+                "embedding_dimension_error", "high", 0, dims["errors"], dims["errors"],
+                f"{dims['errors']} objects with a wrong-sized or no vector, e.g. {', '.join(dims['sample_ids'][:5])}"))
     result.update(report.as_dict())
     recovered = (result["repair"] or {}).get("recovered", 0) + (result["repair"] or {}).get("deleted", 0)
     lineage.record_reconciliation({
         "run_id": str(uuid.uuid4()),
-        "run_type": "daily" if diff else "counts",
+        "run_type": "weekly_deep" if deep else ("daily" if diff else "counts"),
         "start_time": started,
         "end_time": now_utc(),
         "status": "completed",
@@ -167,12 +204,15 @@ def case_reconciliation(
     home: str | None = None,
     repair: bool = False,
     stuck_after_hours: float = 24.0,
+    deep: bool = False,
+    sample_size: int | None = 1_000,
 ) -> dict:
-    """Daily reconciliation: counts, id/checksum diff, stuck records, optional repair."""
+    """Daily reconciliation (counts, id/checksum diff, stuck records, optional repair); ``deep`` weekly."""
     from flows.reconcile_report import publish_markdown
 
     blocks = load_blocks(Path(config_path) if config_path else None, Path(home) if home else None)
-    result = reconcile(blocks, repair=repair, stuck_after=timedelta(hours=stuck_after_hours))
+    result = reconcile(blocks, repair=repair, stuck_after=timedelta(hours=stuck_after_hours), deep=deep,
+                       sample_size=sample_size)
     result.pop("_report")
     publish_markdown(result)
     return result

@@ -55,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     rec.add_argument("--json", action="store_true")
     rec.add_argument("--repair", action="store_true", help="act on what is found (default: report only)")
     rec.add_argument("--stuck-hours", type=float, default=24.0, help="age after which an unfinished record is stuck")
+    rec.add_argument("--deep", action="store_true", help="weekly checks: content integrity, vector sizes, PII leaks")
+    rec.add_argument("--sample", type=int, default=1_000, help="objects sampled by --deep (0: all)")
     exp = sub.add_parser("export", parents=[common], help="write stored cases as JSON lines")
     exp.add_argument("--out", type=Path, required=True)
     se = sub.add_parser("search", parents=[common], help="best matching cases for a text")
@@ -117,7 +119,8 @@ def _cmd_reconcile(args) -> int:
 
     report = case_reconciliation(config_path=str(args.config) if args.config else None,
                                  home=str(args.home) if args.home else None,
-                                 repair=args.repair, stuck_after_hours=args.stuck_hours)
+                                 repair=args.repair, stuck_after_hours=args.stuck_hours, deep=args.deep,
+                                 sample_size=args.sample or None)
     if args.json:
         print(json.dumps(report, default=str))
     else:

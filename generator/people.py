@@ -14,6 +14,7 @@ checksums treat them as real.
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from random import Random
 
 from generator.vocabulary import (
@@ -168,15 +169,15 @@ class PeopleFactory:
     def country(self) -> str:
         return _COUNTRY_BAG[int(self.r.random() * len(_COUNTRY_BAG))]
 
-    def engineer(self, avoid: set[str]) -> Person:
+    def engineer(self, avoid: AbstractSet[str]) -> Person:
         """An HPE support engineer: a fixed staff that works many cases."""
         return self._from_pool(_ENGINEERS, avoid, "US", "hpe.com")
 
-    def field_engineer(self, code: str, avoid: set[str]) -> Person:
+    def field_engineer(self, code: str, avoid: AbstractSet[str]) -> Person:
         """A partner field engineer (CE) of the country, unlike anyone in ``avoid``."""
         return self._from_pool(_FIELD[code], avoid, code, "fieldservice-partners.com")
 
-    def _from_pool(self, pool: tuple[Person, ...], avoid: set[str], code: str,
+    def _from_pool(self, pool: tuple[Person, ...], avoid: AbstractSet[str], code: str,
                    domain: str) -> Person:
         def clash(p: Person) -> bool:
             return p.first in avoid or p.last in avoid or p.phone_key in avoid
@@ -190,7 +191,7 @@ class PeopleFactory:
             return self.person(code, domain, avoid=avoid)
         return free[int(self.r.random() * len(free))].copy()
 
-    def _name(self, names: tuple[tuple[str, str], ...], avoid: set[str]) -> tuple[str, str]:
+    def _name(self, names: tuple[tuple[str, str], ...], avoid: AbstractSet[str]) -> tuple[str, str]:
         """A (name, folded) pair whose name is not in ``avoid`` (random tries, then filter)."""
         r = self.r
         for _ in range(3):
@@ -217,7 +218,7 @@ class PeopleFactory:
                 f"{int(r.random() * 100_000):05d}")
 
     def person(self, code: str, domain: str, *, engineer: bool = False,
-               avoid: set[str] = frozenset()) -> Person:
+               avoid: AbstractSet[str] = frozenset()) -> Person:
         """A new person; first and last name both differ from the names in ``avoid``."""
         r = self.r
         firsts, lasts = (_FIRST["HPE"], _LAST["HPE"]) if engineer else (_FIRST[code], _LAST[code])

@@ -2,17 +2,24 @@
 
 Reads ``redact.parquet`` batch by batch and writes ``embed.parquet`` with one
 row per input row, in the same order, so the load stage can walk both files
-side by side without a join. A batch the primary cannot serve (an
-``EmbedderUnavailable``, or an answer of the wrong shape or with non-finite
-values) goes to the fallback, into its own named vector; when neither can
-serve it, its rows carry ``embed_error`` and are reported as failed. A
-terminal refusal (``EmbedderRejected``: bad credentials, bad request) stops
-the run: falling back would hide a configuration error.
+side by side without a join. Each batch is cut into chunks of
+``request_size`` texts; up to ``concurrency`` chunks are embedded at once.
+
+- A chunk the primary cannot serve (an ``EmbedderUnavailable``, or an answer
+  of the wrong shape or with non-finite values) goes to the fallback, into
+  its own named vector; when neither can serve it, its rows carry
+  ``embed_error`` and are reported as failed.
+- A text the service refuses on its own (``EmbedderInputRejected``, a 400 for
+  that text alone) fails alone: its row carries ``embed_error``
+  (``InputRejected: ...``, never the text), the rest of the chunk goes on.
+- A terminal refusal (``EmbedderRejected``: bad credentials, unknown model)
+  stops the run: falling back would hide a configuration error.
 """
 
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 
 from blocks.embedder import Embedder
+from blocks.embedding_http import EmbedderInputRejected
 from blocks.errors import TransientServiceError
 from schemas.checkpoints import CHECKPOINTS, embed_arrow
 from stages.checkpoint import CheckpointWriter, checkpoint_rows, read_checkpoint
@@ -41,17 +49,41 @@ class EmbedResult:
     primary: int = 0
     fallback: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
+    primary_calls: int = 0
+    """Chunks sent to the primary (each one embed() call)."""
 
 
 def checked_vectors(embedder: Embedder, texts: list[str]) -> np.ndarray:
     """Embed and verify shape and finiteness: a bad vector is never stored."""
-    matrix = np.asarray(embedder.embed(texts, "document"), dtype=np.float32)
-    expected = (len(texts), embedder.vector_size)
+    return _checked(embedder, np.asarray(embedder.embed(texts, "document"), dtype=np.float32), len(texts))
+
+
+def _checked(embedder: Embedder, matrix: np.ndarray, rows: int) -> np.ndarray:
+    expected = (rows, embedder.vector_size)
     if matrix.shape != expected:
         raise _BadVectors(f"{embedder.model_name} returned shape {matrix.shape}, expected {expected}")
     if not np.isfinite(matrix).all():
         raise _BadVectors(f"{embedder.model_name} returned non-finite values")
     return matrix
+
+
+def _embed_isolating(embedder: Embedder, texts: list[str]) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
+    """Vectors, a mask of the rows embedded, and the refused rows with a reason (never the text)."""
+    try:
+        return checked_vectors(embedder, texts), np.ones(len(texts), dtype=bool), {}
+    except EmbedderInputRejected as exc:
+        rejection = exc
+    refused = {i: f"InputRejected: {embedder.model_name} refused this text ({rejection.reasons.get(i, 'HTTP 400')})"
+               for i in rejection.indexes}
+    ok = np.ones(len(texts), dtype=bool)
+    ok[list(refused)] = False
+    matrix = np.zeros((len(texts), embedder.vector_size), dtype=np.float32)
+    given = None if rejection.vectors is None else np.asarray(rejection.vectors, dtype=np.float32)
+    if given is not None and given.shape == matrix.shape:
+        matrix[ok] = _checked(embedder, given[ok], int(ok.sum()))
+    elif ok.any():  # the embedder did not hand back the others' vectors: ask for them alone
+        matrix[ok] = checked_vectors(embedder, [t for t, keep in zip(texts, ok) if keep])
+    return matrix, ok, refused
 
 
 def _fixed_list(matrix: np.ndarray | None, rows: int, size: int | None, mask: np.ndarray) -> pa.Array:
@@ -66,6 +98,67 @@ def _fixed_list(matrix: np.ndarray | None, rows: int, size: int | None, mask: np
     return pa.FixedSizeListArray.from_arrays(values, size, mask=pa.array(~mask)) if not mask.all() else arr
 
 
+class _Batch:
+    """The vectors, models and errors of one batch, filled chunk by chunk (chunks never overlap)."""
+
+    def __init__(self, texts: list[str], primary: Embedder, fallback: Embedder | None):
+        n = len(texts)
+        self.texts, self.primary, self.fallback = texts, primary, fallback
+        self.prim = np.zeros((n, primary.vector_size), dtype=np.float32)
+        self.fall = np.zeros((n, fallback.vector_size), dtype=np.float32) if fallback else None
+        self.used_primary = np.zeros(n, dtype=bool)
+        self.used_fallback = np.zeros(n, dtype=bool)
+        self.errors: list[str | None] = [None] * n
+
+    def embed_chunk(self, lo: int, hi: int) -> int:
+        """Primary first, fallback on outage; returns the number of rows handled."""
+        chunk = self.texts[lo:hi]
+        try:
+            vectors, ok, refused = _embed_isolating(self.primary, chunk)
+        except TransientServiceError as exc:
+            log.warning("primary embedder %s unavailable for %d texts: %s",
+                        self.primary.model_name, hi - lo, type(exc).__name__)
+            self._fall_back(lo, hi, exc)
+            return hi - lo
+        self.prim[lo:hi][ok] = vectors[ok]
+        self.used_primary[lo:hi] = ok
+        self._refuse(lo, refused)
+        return hi - lo
+
+    def _fall_back(self, lo: int, hi: int, cause: Exception) -> None:
+        if self.fallback is None:
+            self.errors[lo:hi] = [f"{type(cause).__name__}: primary {self.primary.model_name} unavailable, no fallback"] * (hi - lo)
+            return
+        try:
+            vectors, ok, refused = _embed_isolating(self.fallback, self.texts[lo:hi])
+        except TransientServiceError as exc:
+            self.errors[lo:hi] = [f"{type(exc).__name__}: primary and fallback unavailable"] * (hi - lo)
+            return
+        self.fall[lo:hi][ok] = vectors[ok]
+        self.used_fallback[lo:hi] = ok
+        self._refuse(lo, refused)
+
+    def _refuse(self, lo: int, refused: dict[int, str]) -> None:
+        for i, reason in refused.items():
+            self.errors[lo + i] = reason
+
+    def table(self, ids: list[str], schema: pa.Schema) -> pa.Table:
+        n, primary, fallback = len(ids), self.primary, self.fallback
+        return pa.table(
+            {
+                "case_id": pa.array(ids, pa.string()),
+                "vector_primary": _fixed_list(self.prim[self.used_primary], n, primary.vector_size, self.used_primary),
+                "vector_fallback": _fixed_list(self.fall[self.used_fallback] if self.fall is not None else None, n,
+                                               fallback.vector_size if fallback else None, self.used_fallback),
+                "primary_model": pa.array([primary.model_name if u else None for u in self.used_primary], pa.string()),
+                "fallback_model": pa.array(
+                    [fallback.model_name if (fallback and u) else None for u in self.used_fallback], pa.string()),
+                "embed_error": pa.array(self.errors, pa.string()),
+            },
+            schema=schema,
+        )
+
+
 def embed_cases(
     redact_path: Path,
     out_path: Path,
@@ -75,59 +168,47 @@ def embed_cases(
     batch_size: int,
     request_size: int,
     progress: Progress | None = None,
+    concurrency: int | None = None,
 ) -> EmbedResult:
-    """Embed every row of ``redact_path`` into ``out_path``; see module docstring."""
+    """Embed every row of ``redact_path`` into ``out_path``; see module docstring.
+
+    ``concurrency`` chunks are in flight at once; by default the primary's
+    ``max_concurrency`` when it declares one (HTTP embedders), else 1.
+    """
     progress = progress or SilentProgress()
+    concurrency = max(1, concurrency or int(getattr(primary, "max_concurrency", 1) or 1))
     progress.start("embed", checkpoint_rows(redact_path))
     schema = embed_arrow(primary.vector_size, fallback.vector_size if fallback else None)
     writer = CheckpointWriter(Path(out_path), CHECKPOINTS["embed"], schema)
     result = EmbedResult(Path(out_path), 0)
-    with writer:
-        for batch in read_checkpoint(redact_path, CHECKPOINTS["redact"], batch_size=batch_size,
-                                     columns=["case_id", "composite_text"]):
-            ids = batch.column("case_id").to_pylist()
-            texts = batch.column("composite_text").to_pylist()
-            n = len(ids)
-            prim = np.zeros((n, primary.vector_size), dtype=np.float32)
-            fall = np.zeros((n, fallback.vector_size), dtype=np.float32) if fallback else None
-            used_primary = np.zeros(n, dtype=bool)
-            used_fallback = np.zeros(n, dtype=bool)
-            errors: list[str | None] = [None] * n
-            for lo in range(0, n, request_size):
-                hi = min(lo + request_size, n)
-                chunk = texts[lo:hi]
-                try:
-                    prim[lo:hi] = checked_vectors(primary, chunk)
-                    used_primary[lo:hi] = True
-                except TransientServiceError as exc:
-                    log.warning("primary embedder %s unavailable for %d texts: %s", primary.model_name, hi - lo, type(exc).__name__)
-                    if fallback is None:
-                        errors[lo:hi] = [f"{type(exc).__name__}: primary {primary.model_name} unavailable, no fallback"] * (hi - lo)
-                        continue
+    pool = ThreadPoolExecutor(concurrency, thread_name_prefix="embed-chunk") if concurrency > 1 else None
+    try:
+        with writer:
+            for batch in read_checkpoint(redact_path, CHECKPOINTS["redact"], batch_size=batch_size,
+                                         columns=["case_id", "composite_text"]):
+                ids = batch.column("case_id").to_pylist()
+                work = _Batch(batch.column("composite_text").to_pylist(), primary, fallback)
+                chunks = [(lo, min(lo + request_size, len(ids))) for lo in range(0, len(ids), request_size)]
+                result.primary_calls += len(chunks)
+                if pool is None:
+                    for lo, hi in chunks:
+                        progress.advance(work.embed_chunk(lo, hi))
+                else:
+                    futures = [pool.submit(work.embed_chunk, lo, hi) for lo, hi in chunks]
                     try:
-                        fall[lo:hi] = checked_vectors(fallback, chunk)
-                        used_fallback[lo:hi] = True
-                    except TransientServiceError as exc2:
-                        errors[lo:hi] = [f"{type(exc2).__name__}: primary and fallback unavailable"] * (hi - lo)
-                progress.advance(hi - lo)
-            table = pa.table(
-                {
-                    "case_id": pa.array(ids, pa.string()),
-                    "vector_primary": _fixed_list(prim[used_primary], n, primary.vector_size, used_primary),
-                    "vector_fallback": _fixed_list(fall[used_fallback] if fall is not None else None, n,
-                                                   fallback.vector_size if fallback else None, used_fallback),
-                    "primary_model": pa.array([primary.model_name if u else None for u in used_primary], pa.string()),
-                    "fallback_model": pa.array(
-                        [fallback.model_name if (fallback and u) else None for u in used_fallback], pa.string()),
-                    "embed_error": pa.array(errors, pa.string()),
-                },
-                schema=schema,
-            )
-            writer.write(table)
-            result.primary += int(used_primary.sum())
-            result.fallback += int(used_fallback.sum())
-            result.failed += [(i, e) for i, e in zip(ids, errors) if e]
-        done = writer.close()
+                        for future in futures:
+                            progress.advance(future.result())
+                    finally:
+                        for future in futures:
+                            future.cancel()
+                writer.write(work.table(ids, schema))
+                result.primary += int(work.used_primary.sum())
+                result.fallback += int(work.used_fallback.sum())
+                result.failed += [(i, e) for i, e in zip(ids, work.errors) if e]
+            done = writer.close()
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     progress.finish()
     result.rows = done.rows
     return result

@@ -19,10 +19,19 @@ import pytest
 
 from blocks.embedder import Embedder
 from blocks.hashing_embedder import HashingEmbedder, _TOKEN, _tokens
+from blocks.ollama_embedder import OllamaEmbedder
+from blocks.openai_embedder import AzureOpenAIEmbedder, OpenAIEmbedder
+from tests.embedding_standin import shared_standin
 
 EMBEDDER_FACTORIES: dict[str, Callable[[], Embedder]] = {
     "hashing-3072": lambda: HashingEmbedder(dimensions=3072),
     "hashing-768": lambda: HashingEmbedder(dimensions=768),
+    # HTTP embedders against this process's stand-in server (tests/embedding_standin.py)
+    "openai-3072": lambda: OpenAIEmbedder(base_url=shared_standin().url + "/v1", model="text-embedding-3-large",
+                                          dimensions=3072, api_key="sk-test"),
+    "azure-openai-1536": lambda: AzureOpenAIEmbedder(base_url=shared_standin().url, model="text-embedding-3-small",
+                                                     api_key="azure-test"),
+    "ollama-768": lambda: OllamaEmbedder(base_url=shared_standin().url, model="nomic-embed-text", dimensions=768),
 }
 
 TEXTS = [

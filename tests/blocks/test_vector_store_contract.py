@@ -18,15 +18,18 @@ from blocks.errors import StoreSchemaMismatch
 from blocks.vector_store import VectorStore, vector_column
 from tests.blocks.object_tables import (
     PROPERTIES,
+    PROPERTY_TYPES,
     case_id_of,
     fake_case,
     object_table,
     rows_by_case,
     unit_vectors,
 )
+from tests.weaviate_standin.fixture import standin_store
 
 STORE_FACTORIES: dict[str, Callable[[Path], VectorStore]] = {
     "duckdb": lambda tmp_path: DuckDBVectorStore(path=str(tmp_path / "store" / "vectors.duckdb")),
+    "weaviate": standin_store,
 }
 
 SIZES = {"primary": 32, "fallback": 12}
@@ -104,6 +107,15 @@ def test_upsert_then_fetch_round_trips_all_properties(ready):
     stored = rows_by_case(fetched)[case_id_of(2)]
     assert len(stored["task_subjects"]) == 3 and stored["parent_id"] is None
     assert stored["created_date"] == fake_case(2)["created_date"]
+
+
+def test_fetch_returns_the_same_arrow_layout_for_every_store(ready):
+    """fetch() returns every property in object-table order with the same Arrow types, found or not."""
+    expected = pa.schema(list(PROPERTY_TYPES.items()))
+    ready.upsert(_objects(range(2)))
+    assert ready.fetch([case_id_of(0), case_id_of(1)]).schema == expected
+    assert ready.fetch(["500Kh_not_stored__"]).schema == expected
+    assert ready.fetch([]).schema == expected
 
 
 def test_rerun_upsert_with_same_ids_does_not_duplicate(ready):

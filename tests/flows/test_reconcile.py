@@ -121,3 +121,17 @@ def test_repeatedly_failing_record_is_parked(loaded):
     result = reconcile(blocks, max_attempts=3)
     assert result["counts"]["parked"] == 1
     assert blocks.lineage.lineage_state([victim]).to_pylist()[0]["status"] == "parked"
+
+
+def test_deep_check_finds_corrupted_property_and_wrong_vector_size(loaded):
+    """--deep compares stored key properties with staging and checks each named vector's size."""
+    blocks, summary = loaded
+    clean = reconcile(blocks, deep=True, sample_size=None)
+    assert clean["counts"]["deep"]["integrity"]["sampled"] == summary["loaded"]
+    assert not [d for d in clean["discrepancies"] if d["type"] in ("content_corruption", "embedding_dimension_error")]
+    victim = _store_sql(blocks, "SELECT case_id FROM case_vectorized ORDER BY case_id LIMIT 1 OFFSET 2")[0][0]
+    _store_sql(blocks, "UPDATE case_vectorized SET priority = 'Bogus' WHERE case_id = ?", [victim])
+    blocks.primary = type(blocks.primary)(dimensions=1024)  # the store holds 3072: every object is the wrong size
+    found = _kinds(reconcile(blocks, deep=True, sample_size=None))
+    assert found["content_corruption"]["gap"] == 1 and victim in found["content_corruption"]["detail"]
+    assert found["embedding_dimension_error"]["gap"] == summary["loaded"]

@@ -1,0 +1,472 @@
+"""``WeaviateStore``: the production vector store, one Weaviate collection.
+
+One object per case, uuid5 of the case id, the 44 fields and the lineage
+properties, named vectors ``primary`` and ``fallback`` (self-provided, HNSW,
+cosine; see ``blocks.weaviate_schema``). Writes go through the client's
+fixed-size batch API with several requests in flight; each object the server
+rejects is reported as failed, every other one as succeeded.
+
+Every operation first probes readiness (REST ``/v1/.well-known/ready`` and
+the gRPC health check, both within ``init_timeout``) and raises
+``StoreUnavailable`` when Weaviate is unreachable, answers 5xx or is too slow:
+without that a batch against a dead server retries for about half an hour.
+
+The SDK (weaviate-client v4) is imported lazily, when the client first opens.
+Conversions between Arrow object tables and Weaviate objects live in
+``blocks.weaviate_objects``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import numpy as np
+import pyarrow as pa
+from pydantic import Field, PrivateAttr, SecretStr, model_validator
+
+from blocks.errors import StoreSchemaMismatch, StoreUnavailable
+from blocks.vector_store import SearchHit, UpsertResult, VectorStore, vector_column
+from blocks.weaviate_objects import (
+    PROPERTIES_SCHEMA,
+    is_transient,
+    objects_to_table,
+    prepare_objects,
+    search_properties,
+)
+from blocks.weaviate_schema import (
+    COLLECTION_PROPERTIES,
+    HnswSettings,
+    PropertySpec,
+    describe_sizes,
+    property_differences,
+    sizes_from_description,
+    vector_differences,
+)
+
+__all__ = ["WeaviateStore"]
+
+_ID_CHUNK = 1_000  # ids per fetch / delete request (a real server caps results at 10,000)
+_PAGE_MAX = 10_000
+_NAMES = [p.name for p in COLLECTION_PROPERTIES]
+
+
+class WeaviateStore(VectorStore):
+    """Weaviate (self-hosted or Weaviate Cloud) as the vector store, through weaviate-client v4.
+
+    Example:
+        ```python
+        from blocks.weaviate_store import WeaviateStore
+
+        with WeaviateStore.load("production") as store:
+            store.ensure_schema({"primary": 3072, "fallback": 768})
+            result = store.upsert(objects)
+        ```
+    """
+
+    _block_type_name = "Weaviate Vector Store"
+    _description = "Weaviate collection with named vectors, written through the v4 client's batch API."
+
+    http_host: str = Field(default="127.0.0.1", description="REST host of a self-hosted Weaviate.")
+    http_port: int = Field(default=8080, ge=1, le=65535, description="REST port.")
+    http_secure: bool = Field(default=False, description="Use HTTPS for REST.")
+    grpc_host: str | None = Field(default=None, description="gRPC host; defaults to http_host.")
+    grpc_port: int = Field(default=50051, ge=1, le=65535, description="gRPC port.")
+    grpc_secure: bool = Field(default=False, description="Use TLS for gRPC.")
+    cluster_url: str | None = Field(
+        default=None,
+        description="Weaviate Cloud cluster URL; when set, the host and port fields are ignored.",
+    )
+    api_key: SecretStr | None = Field(
+        default=None, description="Weaviate API key (required with cluster_url; the config file gives api_key_env)."
+    )
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="Extra headers sent with every REST and gRPC request."
+    )
+    init_timeout: float = Field(default=5.0, gt=0, description="Seconds for connecting and readiness probes.")
+    query_timeout: float = Field(default=30.0, gt=0, description="Seconds for a query, count or fetch.")
+    insert_timeout: float = Field(default=90.0, gt=0, description="Seconds for one batch request or delete.")
+    collection: str = Field(
+        default="CaseVectorized", pattern=r"^[A-Z][_0-9A-Za-z]*$", description="Collection holding one object per case."
+    )
+    batch_size: int = Field(default=200, ge=1, description="Objects per batch request.")
+    concurrent_requests: int = Field(default=2, ge=1, le=10, description="Batch requests in flight at once.")
+    hnsw_ef: int = Field(default=-1, ge=-1, description="HNSW query-time ef (-1: dynamic), per named vector.")
+    hnsw_ef_construction: int = Field(default=128, ge=4, description="HNSW efConstruction, per named vector.")
+    hnsw_max_connections: int = Field(default=32, ge=4, description="HNSW maxConnections, per named vector.")
+
+    _client: Any = PrivateAttr(default=None)
+    _http: httpx.Client | None = PrivateAttr(default=None)  # readiness probes
+    _lock: Any = PrivateAttr(default_factory=threading.Lock)
+    _sizes: dict[str, int] | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _cloud_needs_key(self) -> "WeaviateStore":
+        if self.cluster_url and self.api_key is None:
+            raise ValueError("cluster_url needs api_key (api_key_env in the configuration file)")
+        return self
+
+    # -- connection ------------------------------------------------------------
+
+    @property
+    def _rest_url(self) -> str:
+        if self.cluster_url:
+            url = self.cluster_url.rstrip("/")
+            return url if "://" in url else f"https://{url}"
+        return f"{'https' if self.http_secure else 'http'}://{self.http_host}:{self.http_port}"
+
+    @property
+    def _where(self) -> str:
+        return f"collection {self.collection!r} at {self._rest_url}"
+
+    @property
+    def _hnsw(self) -> HnswSettings:
+        return HnswSettings(self.hnsw_ef, self.hnsw_ef_construction, self.hnsw_max_connections)
+
+    def _open(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                import weaviate
+                from weaviate.classes.init import AdditionalConfig, Auth, Timeout
+
+                config = AdditionalConfig(
+                    timeout=Timeout(init=self.init_timeout, query=self.query_timeout, insert=self.insert_timeout)
+                )
+                auth = Auth.api_key(self.api_key.get_secret_value()) if self.api_key else None
+                common = dict(headers=dict(self.headers), additional_config=config, skip_init_checks=True)
+                try:
+                    if self.cluster_url:
+                        self._client = weaviate.connect_to_weaviate_cloud(
+                            cluster_url=self._rest_url, auth_credentials=auth, **common
+                        )
+                    else:
+                        self._client = weaviate.connect_to_custom(
+                            http_host=self.http_host, http_port=self.http_port, http_secure=self.http_secure,
+                            grpc_host=self.grpc_host or self.http_host, grpc_port=self.grpc_port,
+                            grpc_secure=self.grpc_secure, auth_credentials=auth, **common,
+                        )
+                except Exception as exc:
+                    if is_transient(exc):
+                        raise StoreUnavailable(f"cannot connect to Weaviate for {self._where}: {exc}") from exc
+                    raise
+            return self._client
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+            if self._http is not None:
+                self._http.close()
+            self._client = self._http = None
+            self._sizes = None
+
+    def _probe(self) -> None:
+        """Raise ``StoreUnavailable`` unless REST is ready and gRPC serving, each within ``init_timeout``."""
+        with self._lock:
+            if self._http is None:
+                probe_headers = dict(self.headers)
+                if self.api_key is not None:
+                    probe_headers["Authorization"] = f"Bearer {self.api_key.get_secret_value()}"
+                self._http = httpx.Client(base_url=self._rest_url, headers=probe_headers, timeout=self.init_timeout)
+            http = self._http
+        try:
+            answer = http.get("/v1/.well-known/ready")
+        except httpx.HTTPError as exc:
+            raise StoreUnavailable(f"Weaviate for {self._where} did not answer: {type(exc).__name__}: {exc}") from exc
+        if answer.status_code != 200:
+            raise StoreUnavailable(
+                f"Weaviate for {self._where} is not ready: /v1/.well-known/ready answered {answer.status_code}"
+            )
+        client = self._open()
+        try:
+            client._connection._ping_grpc("sync")  # the client's own gRPC health check, init timeout
+        except Exception as exc:
+            raise StoreUnavailable(f"Weaviate gRPC for {self._where} is not serving: {exc}") from exc
+
+    def is_healthy(self) -> bool:
+        try:
+            self._probe()
+            return True
+        except StoreUnavailable:
+            return False
+
+    @contextmanager
+    def _calling(self, action: str) -> Iterator[Any]:
+        """Probe, then yield the collection handle; transient SDK errors become ``StoreUnavailable``."""
+        self._probe()
+        try:
+            yield self._client.collections.use(self.collection)
+        except (StoreUnavailable, StoreSchemaMismatch):
+            raise
+        except Exception as exc:
+            if is_transient(exc):
+                raise StoreUnavailable(f"Weaviate failed to {action} for {self._where}: {exc}") from exc
+            raise
+
+    # -- schema ----------------------------------------------------------------
+
+    def _read_config(self) -> Any | None:
+        """The collection configuration, or None if the collection does not exist."""
+        client = self._client
+        if not client.collections.exists(self.collection):
+            return None
+        return client.collections.use(self.collection).config.get()
+
+    def _stored_sizes(self) -> dict[str, int] | None:
+        """Vector sizes recorded in the collection; None if the collection does not exist."""
+        if self._sizes is None:
+            config = self._read_config()
+            if config is None:
+                return None
+            self._sizes = sizes_from_description(config.description)
+        return self._sizes
+
+    def _require_sizes(self) -> dict[str, int]:
+        sizes = self._stored_sizes()
+        if sizes is None:
+            raise StoreSchemaMismatch(f"{self._where} does not exist; call ensure_schema() first")
+        return sizes
+
+    def ensure_schema(self, vector_sizes: Mapping[str, int | None]) -> None:
+        """Create the collection if missing; otherwise compare it and change nothing.
+
+        Every property and every sized vector must exist with the expected settings
+        and recorded size. Named vectors ``vector_sizes`` does not size are left alone.
+        """
+        sizes = {}
+        for name, size in vector_sizes.items():
+            if size is not None and size < 0:
+                raise ValueError(f"vector {name!r}: size must be positive, got {size}")
+            if size:
+                sizes[name] = int(size)
+        with self._calling("check the collection"):
+            self._sizes = None
+            config = self._read_config()
+            if config is None:
+                config = self._create(sizes)
+            actual_props = {p.name: _property_spec(p) for p in config.properties}
+            actual_vectors = {n: _vector_settings(v) for n, v in (config.vector_config or {}).items()}
+            recorded = sizes_from_description(config.description)
+            differences = property_differences(actual_props) + vector_differences(
+                sizes, actual_vectors, recorded, self._hnsw
+            )
+        if differences:
+            raise StoreSchemaMismatch(f"{self._where} differs from the requested schema: " + "; ".join(differences))
+        self._sizes = recorded
+
+    def _create(self, sizes: Mapping[str, int]) -> Any:
+        from weaviate.classes.config import Configure, DataType, Property, Tokenization, VectorDistances
+        from weaviate.exceptions import UnexpectedStatusCodeError
+
+        properties = [
+            Property(
+                name=p.name, data_type=DataType(p.data_type),
+                tokenization=Tokenization(p.tokenization) if p.tokenization else None,
+                index_filterable=p.filterable, index_searchable=p.searchable if p.tokenization else None,
+                index_range_filters=p.range_filters or None,
+            )
+            for p in COLLECTION_PROPERTIES
+        ]
+        index = Configure.VectorIndex.hnsw(
+            distance_metric=VectorDistances.COSINE, ef=self.hnsw_ef,
+            ef_construction=self.hnsw_ef_construction, max_connections=self.hnsw_max_connections,
+        )
+        vectors = [Configure.Vectors.self_provided(name=name, vector_index_config=index) for name in sorted(sizes)]
+        try:
+            self._client.collections.create(
+                self.collection, description=describe_sizes(sizes), properties=properties, vector_config=vectors
+            )
+        except UnexpectedStatusCodeError as exc:
+            if exc.status_code != 422 or not self._client.collections.exists(self.collection):
+                raise StoreSchemaMismatch(f"Weaviate refused to create {self._where}: {exc}") from exc
+            # created concurrently by another process: compare that one
+        return self._read_config()
+
+    # -- writes ----------------------------------------------------------------
+
+    def upsert(self, objects: pa.Table) -> UpsertResult:
+        """Validate per object, then write the valid ones with the batch API (whole-object replacement).
+
+        Raises ``TypeError``/``ValueError`` for a malformed table, ``StoreSchemaMismatch``
+        if the collection does not exist and ``StoreUnavailable`` if Weaviate is not ready.
+        """
+        with self._calling("write objects") as collection:
+            sizes = self._require_sizes()
+            if objects.num_rows == 0:
+                return UpsertResult()
+            prepared = prepare_objects(objects, sizes)
+            result = prepared.result
+            if not prepared.rows:
+                return result
+            rejected = self._send(collection, prepared.rows)
+        for row in prepared.rows:
+            if row.uuid in rejected:
+                message = rejected[row.uuid][:300]
+                result.failed.append((row.case_id, f"case {row.case_id}: Weaviate rejected the object: {message}"))
+            else:
+                result.succeeded.append(row.case_id)
+        return result
+
+    def _send(self, collection: Any, rows: list) -> dict[str, str]:
+        """Write ``rows`` with the batch API; returns uuid -> message for every object Weaviate rejected.
+
+        The client holds a batch that is not full for a second, waiting for more
+        objects; so the full batches of ``batch_size`` go in one batch run (with
+        ``concurrent_requests`` in flight) and the rest in a second run as one full batch.
+        """
+        rejected: dict[str, str] = {}
+        full = len(rows) - len(rows) % self.batch_size
+        for part, size in ((rows[:full], self.batch_size), (rows[full:], len(rows) - full)):
+            if not part:
+                continue
+            with collection.batch.fixed_size(batch_size=size, concurrent_requests=self.concurrent_requests) as batch:
+                for row in part:
+                    batch.add_object(properties=row.properties, uuid=row.uuid, vector=row.vectors or None)
+            for error in collection.batch.failed_objects:
+                rejected.setdefault(str(error.object_.uuid), error.message)
+        return rejected
+
+    def delete(self, case_ids: Sequence[str]) -> int:
+        """Delete in chunks with ``delete_many`` on ``case_id``; returns how many objects existed."""
+        from weaviate.classes.query import Filter
+
+        ids = list(dict.fromkeys(case_ids))
+        with self._calling("delete objects") as collection:
+            if not ids or self._stored_sizes() is None:
+                return 0
+            deleted = 0
+            for start in range(0, len(ids), _ID_CHUNK):
+                chunk = ids[start : start + _ID_CHUNK]
+                outcome = collection.data.delete_many(where=Filter.by_property("case_id").contains_any(chunk))
+                deleted += outcome.successful
+            return deleted
+
+    # -- reads -----------------------------------------------------------------
+
+    def count(self) -> int:
+        with self._calling("count objects") as collection:
+            if self._stored_sizes() is None:
+                return 0
+            return int(collection.aggregate.over_all(total_count=True).total_count or 0)
+
+    def fetch(self, case_ids: Sequence[str]) -> pa.Table:
+        """Properties of the stored objects among ``case_ids``, ordered by case id."""
+        return self._fetch(case_ids, PROPERTIES_SCHEMA, include_vector=False)
+
+    def vector_lengths(self, case_ids: Sequence[str]) -> pa.Table:
+        """``case_id`` plus one int32 column ``vector_<name>`` per recorded vector (null when absent)."""
+        with self._calling("read the collection"):
+            sizes = self._stored_sizes() or {}
+        schema = pa.schema([("case_id", pa.string())] + [(vector_column(n), pa.int32()) for n in sizes])
+        return self._fetch(case_ids, schema, include_vector=True)
+
+    def _fetch(self, case_ids: Sequence[str], schema: pa.Schema, include_vector: bool) -> pa.Table:
+        from schemas.ids import object_uuid
+
+        ids = list(dict.fromkeys(case_ids))
+        found = []
+        with self._calling("fetch objects") as collection:
+            if self._stored_sizes() is None:
+                return schema.empty_table()
+            names = ["case_id"] if include_vector else _NAMES
+            for start in range(0, len(ids), _ID_CHUNK):
+                uuids = [object_uuid(c) for c in ids[start : start + _ID_CHUNK]]
+                reply = collection.query.fetch_objects_by_ids(
+                    uuids, limit=len(uuids), return_properties=names, include_vector=include_vector
+                )
+                found.extend(reply.objects)
+        return objects_to_table(found, schema).sort_by("case_id")
+
+    def iter_checksums(self, batch_size: int = 10_000) -> Iterator[pa.RecordBatch]:
+        """Stream ``case_id``, ``checksum`` with the cursor iterator, batches of at most ``batch_size``."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        schema = pa.schema([("case_id", pa.string()), ("checksum", pa.string())])
+        with self._calling("list objects") as collection:
+            if self._stored_sizes() is None:
+                return
+            pending: list = []
+            for obj in collection.iterator(return_properties=["case_id", "checksum"],
+                                           cache_size=min(batch_size, _PAGE_MAX)):
+                pending.append(obj)
+                if len(pending) == batch_size:
+                    yield objects_to_table(pending, schema).to_batches()[0]
+                    pending = []
+            if pending:
+                yield objects_to_table(pending, schema).to_batches()[0]
+
+    def search(self, vector: np.ndarray, target_vector: str, k: int = 10) -> list[SearchHit]:
+        """Top ``k`` by cosine similarity (1 - distance) on the named vector ``target_vector``."""
+        from weaviate.classes.query import MetadataQuery
+
+        with self._calling("search") as collection:
+            query = self._query_vector(vector, target_vector)
+            if k < 1:
+                return []
+            reply = collection.query.near_vector(
+                near_vector=query.tolist(), target_vector=target_vector, limit=int(k),
+                return_metadata=MetadataQuery(distance=True), return_properties=_NAMES,
+            )
+        return [SearchHit(o.properties["case_id"], 1.0 - float(o.metadata.distance), search_properties(o))
+                for o in reply.objects]
+
+    def hybrid_search(
+        self, text: str, vector: np.ndarray | None, target_vector: str, k: int = 10, alpha: float = 0.5
+    ) -> list[SearchHit]:
+        """BM25 on the searchable properties fused with ``near_vector``; score is Weaviate's fused score.
+
+        ``alpha`` weighs the vector side (1: vector only, 0: keywords only).
+        """
+        from weaviate.classes.query import MetadataQuery
+
+        if not 0 <= alpha <= 1:
+            raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
+        with self._calling("search") as collection:
+            query = self._query_vector(vector, target_vector) if vector is not None else None
+            if k < 1:
+                return []
+            reply = collection.query.hybrid(
+                query=text, vector=query.tolist() if query is not None else None, target_vector=target_vector,
+                alpha=alpha, limit=int(k), return_metadata=MetadataQuery(score=True), return_properties=_NAMES,
+            )
+        return [SearchHit(o.properties["case_id"], float(o.metadata.score), search_properties(o))
+                for o in reply.objects]
+
+    def _query_vector(self, vector: np.ndarray, target_vector: str) -> np.ndarray:
+        sizes = self._require_sizes()
+        if target_vector not in sizes:
+            raise ValueError(f"{self._where} has no vector {target_vector!r} (vectors: {sorted(sizes)})")
+        query = np.asarray(vector, dtype=np.float32).ravel()
+        if query.shape != (sizes[target_vector],):
+            raise ValueError(
+                f"query vector for {target_vector!r}: expected length {sizes[target_vector]}, got {query.shape[0]}"
+            )
+        if not np.isfinite(query).all() or not query.any():
+            raise ValueError(f"query vector for {target_vector!r} must be finite and not all zeros")
+        return query
+
+
+def _property_spec(prop: Any) -> PropertySpec:
+    """A property of a configuration read with the SDK, as plain data."""
+    tokenization = prop.tokenization.value if prop.tokenization is not None else None
+    return PropertySpec(prop.name, prop.data_type.value, tokenization, bool(prop.index_filterable),
+                        bool(prop.index_searchable), bool(prop.index_range_filters))
+
+
+def _vector_settings(named: Any) -> dict:
+    """A named vector of a configuration read with the SDK, as plain data."""
+    vectorizer = named.vectorizer.vectorizer
+    index = named.vector_index_config
+    distance = getattr(index, "distance_metric", None)
+    return {
+        "vectorizer": getattr(vectorizer, "value", vectorizer),
+        "index_type": str(getattr(kind, "value", kind)) if (kind := getattr(index, "vector_index_type", None)
+                                                            and index.vector_index_type()) else None,
+        "distance": getattr(distance, "value", distance),
+        "ef": getattr(index, "ef", None),
+        "ef_construction": getattr(index, "ef_construction", None),
+        "max_connections": getattr(index, "max_connections", None),
+    }
