@@ -25,7 +25,7 @@ from blocks.weaviate_schema import COLLECTION_PROPERTIES, PROPERTY_BY_NAME
 from schemas.ids import object_uuid
 
 __all__ = ["PROPERTIES_SCHEMA", "PreparedRow", "Prepared", "prepare_objects", "objects_to_table",
-           "search_properties", "is_transient"]
+           "search_properties"]
 
 _VECTOR_PREFIX = vector_column("")
 
@@ -88,7 +88,7 @@ def _column_values(column: pa.Array, data_type: str) -> list:
 
 
 def _vector_problems(column: pa.Array, name: str, size: int | None) -> tuple[dict[int, str], np.ndarray | None]:
-    """Row -> reason for every present vector that cannot be stored, and the vectors as a matrix."""
+    """Row -> reason for every present vector that cannot be stored, and the vectors as a matrix (absent: None)."""
     if pa.types.is_null(column.type) or column.null_count == len(column):
         return {}, None
     if not _is_list(column.type) or not pa.types.is_floating(column.type.value_type):
@@ -99,15 +99,16 @@ def _vector_problems(column: pa.Array, name: str, size: int | None) -> tuple[dic
     lengths = pc.fill_null(pc.list_value_length(column), -1).to_numpy()
     problems = {int(i): f"vector {name!r} has length {int(lengths[i])}, expected {size}"
                 for i in np.flatnonzero(present & (lengths != size))}
-    matrix = np.zeros((len(column), size), dtype=np.float32)
+    matrix = np.full((len(column), size), np.nan, dtype=np.float32)  # NaN rows: absent or wrong length
     ok_rows = np.flatnonzero(present & (lengths == size))
     if len(ok_rows):
         matrix[ok_rows] = pc.list_flatten(column.take(pa.array(ok_rows))).to_numpy(
             zero_copy_only=False).reshape(-1, size)
-    for i in ok_rows:
-        if not np.isfinite(matrix[i]).all():
+        checked = matrix[ok_rows]
+        finite, nonzero = np.isfinite(checked).all(axis=1), (checked != 0).any(axis=1)
+        for i in ok_rows[~finite]:
             problems[int(i)] = f"vector {name!r} contains NaN, infinite or null values"
-        elif not matrix[i].any():
+        for i in ok_rows[finite & ~nonzero]:
             problems[int(i)] = f"vector {name!r} is all zeros (no direction for cosine similarity)"
     return problems, matrix
 
@@ -133,7 +134,7 @@ def prepare_objects(objects: pa.Table, sizes: Mapping[str, int]) -> Prepared:
             last_row.pop(case_id, None)
             last_row[case_id] = row
     problems: dict[int, list[str]] = {}
-    matrices: dict[str, np.ndarray] = {}
+    matrices: dict[str, np.ndarray] = {}  # vector name -> one row per object, NaN where absent
     for column in objects.column_names:
         if column.startswith(_VECTOR_PREFIX):
             name = column[len(_VECTOR_PREFIX):]
@@ -141,7 +142,7 @@ def prepare_objects(objects: pa.Table, sizes: Mapping[str, int]) -> Prepared:
             for row, reason in found.items():
                 problems.setdefault(row, []).append(reason)
             if matrix is not None:
-                matrices[name] = (matrix, objects.column(column).is_valid().to_numpy(zero_copy_only=False))
+                matrices[name] = matrix
     ids = objects.column("id").cast(pa.string()).to_pylist()
     values = {name: _column_values(objects.column(name).combine_chunks(), PROPERTY_BY_NAME[name].data_type)
               for name in objects.column_names
@@ -154,7 +155,7 @@ def prepare_objects(objects: pa.Table, sizes: Mapping[str, int]) -> Prepared:
             prepared.result.failed.append((case_id, f"case {case_id}: " + "; ".join(problems[row])))
             continue
         properties = {name: v[row] for name, v in values.items() if v[row] is not None}
-        vectors = {name: matrix[row].tolist() for name, (matrix, present) in matrices.items() if present[row]}
+        vectors = {name: matrix[row].tolist() for name, matrix in matrices.items() if not np.isnan(matrix[row, 0])}
         prepared.rows.append(PreparedRow(expected_id, case_id, properties, vectors))
     return prepared
 
@@ -183,34 +184,3 @@ def objects_to_table(objects: list, schema: pa.Schema) -> pa.Table:
 def search_properties(obj) -> dict:
     """Every property of a search hit, timestamps as naive UTC (as ``DuckDBVectorStore.search``)."""
     return {p.name: _naive_utc(obj.properties.get(p.name)) for p in COLLECTION_PROPERTIES}
-
-
-def is_transient(exc: BaseException) -> bool:
-    """True if ``exc`` (or what caused it) is an outage, a timeout or a 5xx: worth retrying later."""
-    import grpc
-    import httpx
-    from weaviate.exceptions import (
-        UnexpectedStatusCodeError,
-        WeaviateConnectionError,
-        WeaviateGRPCUnavailableError,
-        WeaviateRetryError,
-        WeaviateTimeoutError,
-    )
-
-    transient_codes = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
-                       grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.ABORTED}
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, (httpx.TransportError, WeaviateConnectionError, WeaviateTimeoutError,
-                                WeaviateRetryError, WeaviateGRPCUnavailableError, TimeoutError, ConnectionError)):
-            return True
-        if isinstance(current, UnexpectedStatusCodeError) and (current.status_code >= 500
-                                                               or current.status_code == 429):
-            return True
-        if isinstance(current, grpc.RpcError) and callable(getattr(current, "code", None)):
-            if current.code() in transient_codes:
-                return True
-        current = current.__cause__ or current.__context__
-    return False

@@ -24,8 +24,8 @@ Weaviate keeps no vector length in a collection, so the lengths are recorded
 in the collection description (``vector sizes: fallback=768, primary=3072``):
 that is how a second process, or ``ensure_schema`` with other sizes, knows them.
 
-This module imports no Weaviate SDK: it works on plain data, and
-``WeaviateStore`` turns ``PropertySpec`` into SDK objects.
+Comparison works on plain data (``PropertySpec`` and settings dicts); the
+SDK is imported only inside ``create_collection``.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from schemas.fields import FIELDS, LINEAGE_PROPERTIES
 
@@ -45,6 +46,9 @@ __all__ = [
     "sizes_from_description",
     "property_differences",
     "vector_differences",
+    "create_collection",
+    "configured_properties",
+    "configured_vectors",
 ]
 
 
@@ -148,4 +152,55 @@ def vector_differences(
         if recorded.get(name) != size:
             found = recorded.get(name, "unrecorded (not in the collection description)")
             out.append(f"vector {name!r} size expected {size}, actual {found}")
+    return out
+
+
+def create_collection(client: Any, name: str, sizes: Mapping[str, int], hnsw: HnswSettings) -> None:
+    """Create the collection with every property and one self-provided HNSW vector per sized name."""
+    from weaviate.classes.config import Configure, DataType, Property, Tokenization, VectorDistances
+
+    properties = [
+        Property(
+            name=p.name, data_type=DataType(p.data_type),
+            tokenization=Tokenization(p.tokenization) if p.tokenization else None,
+            index_filterable=p.filterable, index_searchable=p.searchable if p.tokenization else None,
+            index_range_filters=p.range_filters or None,
+        )
+        for p in COLLECTION_PROPERTIES
+    ]
+    index = Configure.VectorIndex.hnsw(
+        distance_metric=VectorDistances(hnsw.distance), ef=hnsw.ef,
+        ef_construction=hnsw.ef_construction, max_connections=hnsw.max_connections,
+    )
+    vectors = [Configure.Vectors.self_provided(name=n, vector_index_config=index) for n in sorted(sizes)]
+    client.collections.create(name, description=describe_sizes(sizes), properties=properties, vector_config=vectors)
+
+
+def configured_properties(config: Any) -> dict[str, PropertySpec]:
+    """The properties of a collection configuration read with the SDK, as plain data."""
+    return {
+        p.name: PropertySpec(
+            p.name, p.data_type.value, p.tokenization.value if p.tokenization is not None else None,
+            bool(p.index_filterable), bool(p.index_searchable), bool(p.index_range_filters),
+        )
+        for p in config.properties
+    }
+
+
+def configured_vectors(config: Any) -> dict[str, dict]:
+    """The named vectors of a collection configuration read with the SDK, as the dicts ``vector_differences`` takes."""
+    out = {}
+    for name, named in (config.vector_config or {}).items():
+        vectorizer = named.vectorizer.vectorizer
+        index = named.vector_index_config
+        kind = index.vector_index_type() if hasattr(index, "vector_index_type") else None
+        distance = getattr(index, "distance_metric", None)
+        out[name] = {
+            "vectorizer": getattr(vectorizer, "value", vectorizer),
+            "index_type": getattr(kind, "value", kind),
+            "distance": getattr(distance, "value", distance),
+            "ef": getattr(index, "ef", None),
+            "ef_construction": getattr(index, "ef_construction", None),
+            "max_connections": getattr(index, "max_connections", None),
+        }
     return out

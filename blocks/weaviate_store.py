@@ -6,46 +6,38 @@ cosine; see ``blocks.weaviate_schema``). Writes go through the client's
 fixed-size batch API with several requests in flight; each object the server
 rejects is reported as failed, every other one as succeeded.
 
-Every operation first probes readiness (REST ``/v1/.well-known/ready`` and
-the gRPC health check, both within ``init_timeout``) and raises
-``StoreUnavailable`` when Weaviate is unreachable, answers 5xx or is too slow:
-without that a batch against a dead server retries for about half an hour.
-
-The SDK (weaviate-client v4) is imported lazily, when the client first opens.
-Conversions between Arrow object tables and Weaviate objects live in
-``blocks.weaviate_objects``.
+Every operation first probes readiness and raises ``StoreUnavailable`` when
+Weaviate is unreachable, answers 5xx or is slower than ``init_timeout``
+(``blocks.weaviate_connection``). Arrow conversions live in
+``blocks.weaviate_objects``, the collection definition in
+``blocks.weaviate_schema``. The SDK (weaviate-client v4) is imported lazily.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from typing import Any
 
-import httpx
 import numpy as np
 import pyarrow as pa
 from pydantic import Field, PrivateAttr, SecretStr, model_validator
 
 from blocks.errors import StoreSchemaMismatch, StoreUnavailable
 from blocks.vector_store import SearchHit, UpsertResult, VectorStore, vector_column
-from blocks.weaviate_objects import (
-    PROPERTIES_SCHEMA,
-    is_transient,
-    objects_to_table,
-    prepare_objects,
-    search_properties,
-)
+from blocks.weaviate_connection import ConnectionSettings, WeaviateConnection
+from blocks.weaviate_objects import PROPERTIES_SCHEMA, objects_to_table, prepare_objects, search_properties
 from blocks.weaviate_schema import (
     COLLECTION_PROPERTIES,
     HnswSettings,
-    PropertySpec,
-    describe_sizes,
+    configured_properties,
+    configured_vectors,
+    create_collection,
     property_differences,
     sizes_from_description,
     vector_differences,
 )
+from schemas.ids import object_uuid
 
 __all__ = ["WeaviateStore"]
 
@@ -98,8 +90,7 @@ class WeaviateStore(VectorStore):
     hnsw_ef_construction: int = Field(default=128, ge=4, description="HNSW efConstruction, per named vector.")
     hnsw_max_connections: int = Field(default=32, ge=4, description="HNSW maxConnections, per named vector.")
 
-    _client: Any = PrivateAttr(default=None)
-    _http: httpx.Client | None = PrivateAttr(default=None)  # readiness probes
+    _conn: WeaviateConnection | None = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
     _sizes: dict[str, int] | None = PrivateAttr(default=None)
 
@@ -111,106 +102,47 @@ class WeaviateStore(VectorStore):
 
     # -- connection ------------------------------------------------------------
 
-    @property
-    def _rest_url(self) -> str:
-        if self.cluster_url:
-            url = self.cluster_url.rstrip("/")
-            return url if "://" in url else f"https://{url}"
-        return f"{'https' if self.http_secure else 'http'}://{self.http_host}:{self.http_port}"
+    def _connection(self) -> WeaviateConnection:
+        with self._lock:
+            if self._conn is None:
+                settings = ConnectionSettings(
+                    http_host=self.http_host, http_port=self.http_port, http_secure=self.http_secure,
+                    grpc_host=self.grpc_host, grpc_port=self.grpc_port, grpc_secure=self.grpc_secure,
+                    cluster_url=self.cluster_url, headers=dict(self.headers),
+                    api_key=self.api_key.get_secret_value() if self.api_key else None,
+                    init_timeout=self.init_timeout, query_timeout=self.query_timeout,
+                    insert_timeout=self.insert_timeout,
+                )
+                self._conn = WeaviateConnection(settings, f"collection {self.collection!r} at {settings.rest_url}")
+            return self._conn
 
     @property
     def _where(self) -> str:
-        return f"collection {self.collection!r} at {self._rest_url}"
+        return self._connection().label
 
-    @property
-    def _hnsw(self) -> HnswSettings:
-        return HnswSettings(self.hnsw_ef, self.hnsw_ef_construction, self.hnsw_max_connections)
-
-    def _open(self) -> Any:
-        with self._lock:
-            if self._client is None:
-                import weaviate
-                from weaviate.classes.init import AdditionalConfig, Auth, Timeout
-
-                config = AdditionalConfig(
-                    timeout=Timeout(init=self.init_timeout, query=self.query_timeout, insert=self.insert_timeout)
-                )
-                auth = Auth.api_key(self.api_key.get_secret_value()) if self.api_key else None
-                common = dict(headers=dict(self.headers), additional_config=config, skip_init_checks=True)
-                try:
-                    if self.cluster_url:
-                        self._client = weaviate.connect_to_weaviate_cloud(
-                            cluster_url=self._rest_url, auth_credentials=auth, **common
-                        )
-                    else:
-                        self._client = weaviate.connect_to_custom(
-                            http_host=self.http_host, http_port=self.http_port, http_secure=self.http_secure,
-                            grpc_host=self.grpc_host or self.http_host, grpc_port=self.grpc_port,
-                            grpc_secure=self.grpc_secure, auth_credentials=auth, **common,
-                        )
-                except Exception as exc:
-                    if is_transient(exc):
-                        raise StoreUnavailable(f"cannot connect to Weaviate for {self._where}: {exc}") from exc
-                    raise
-            return self._client
+    def _calling(self, action: str):
+        """Probe readiness, then a context yielding the collection handle (outages -> ``StoreUnavailable``)."""
+        return self._connection().calling(action, self.collection)
 
     def close(self) -> None:
         with self._lock:
-            if self._client is not None:
-                self._client.close()
-            if self._http is not None:
-                self._http.close()
-            self._client = self._http = None
+            if self._conn is not None:
+                self._conn.close()
+            self._conn = None
             self._sizes = None
-
-    def _probe(self) -> None:
-        """Raise ``StoreUnavailable`` unless REST is ready and gRPC serving, each within ``init_timeout``."""
-        with self._lock:
-            if self._http is None:
-                probe_headers = dict(self.headers)
-                if self.api_key is not None:
-                    probe_headers["Authorization"] = f"Bearer {self.api_key.get_secret_value()}"
-                self._http = httpx.Client(base_url=self._rest_url, headers=probe_headers, timeout=self.init_timeout)
-            http = self._http
-        try:
-            answer = http.get("/v1/.well-known/ready")
-        except httpx.HTTPError as exc:
-            raise StoreUnavailable(f"Weaviate for {self._where} did not answer: {type(exc).__name__}: {exc}") from exc
-        if answer.status_code != 200:
-            raise StoreUnavailable(
-                f"Weaviate for {self._where} is not ready: /v1/.well-known/ready answered {answer.status_code}"
-            )
-        client = self._open()
-        try:
-            client._connection._ping_grpc("sync")  # the client's own gRPC health check, init timeout
-        except Exception as exc:
-            raise StoreUnavailable(f"Weaviate gRPC for {self._where} is not serving: {exc}") from exc
 
     def is_healthy(self) -> bool:
         try:
-            self._probe()
+            self._connection().probe()
             return True
         except StoreUnavailable:
             return False
-
-    @contextmanager
-    def _calling(self, action: str) -> Iterator[Any]:
-        """Probe, then yield the collection handle; transient SDK errors become ``StoreUnavailable``."""
-        self._probe()
-        try:
-            yield self._client.collections.use(self.collection)
-        except (StoreUnavailable, StoreSchemaMismatch):
-            raise
-        except Exception as exc:
-            if is_transient(exc):
-                raise StoreUnavailable(f"Weaviate failed to {action} for {self._where}: {exc}") from exc
-            raise
 
     # -- schema ----------------------------------------------------------------
 
     def _read_config(self) -> Any | None:
         """The collection configuration, or None if the collection does not exist."""
-        client = self._client
+        client = self._connection().client()
         if not client.collections.exists(self.collection):
             return None
         return client.collections.use(self.collection).config.get()
@@ -242,45 +174,30 @@ class WeaviateStore(VectorStore):
                 raise ValueError(f"vector {name!r}: size must be positive, got {size}")
             if size:
                 sizes[name] = int(size)
+        hnsw = HnswSettings(self.hnsw_ef, self.hnsw_ef_construction, self.hnsw_max_connections)
         with self._calling("check the collection"):
             self._sizes = None
             config = self._read_config()
             if config is None:
-                config = self._create(sizes)
-            actual_props = {p.name: _property_spec(p) for p in config.properties}
-            actual_vectors = {n: _vector_settings(v) for n, v in (config.vector_config or {}).items()}
+                config = self._create(sizes, hnsw)
             recorded = sizes_from_description(config.description)
-            differences = property_differences(actual_props) + vector_differences(
-                sizes, actual_vectors, recorded, self._hnsw
+            differences = property_differences(configured_properties(config)) + vector_differences(
+                sizes, configured_vectors(config), recorded, hnsw
             )
         if differences:
             raise StoreSchemaMismatch(f"{self._where} differs from the requested schema: " + "; ".join(differences))
         self._sizes = recorded
 
-    def _create(self, sizes: Mapping[str, int]) -> Any:
-        from weaviate.classes.config import Configure, DataType, Property, Tokenization, VectorDistances
+    def _create(self, sizes: Mapping[str, int], hnsw: HnswSettings) -> Any:
         from weaviate.exceptions import UnexpectedStatusCodeError
 
-        properties = [
-            Property(
-                name=p.name, data_type=DataType(p.data_type),
-                tokenization=Tokenization(p.tokenization) if p.tokenization else None,
-                index_filterable=p.filterable, index_searchable=p.searchable if p.tokenization else None,
-                index_range_filters=p.range_filters or None,
-            )
-            for p in COLLECTION_PROPERTIES
-        ]
-        index = Configure.VectorIndex.hnsw(
-            distance_metric=VectorDistances.COSINE, ef=self.hnsw_ef,
-            ef_construction=self.hnsw_ef_construction, max_connections=self.hnsw_max_connections,
-        )
-        vectors = [Configure.Vectors.self_provided(name=name, vector_index_config=index) for name in sorted(sizes)]
+        client = self._connection().client()
         try:
-            self._client.collections.create(
-                self.collection, description=describe_sizes(sizes), properties=properties, vector_config=vectors
-            )
+            create_collection(client, self.collection, sizes, hnsw)
         except UnexpectedStatusCodeError as exc:
-            if exc.status_code != 422 or not self._client.collections.exists(self.collection):
+            if exc.status_code >= 500:
+                raise  # an outage: reported as StoreUnavailable
+            if not client.collections.exists(self.collection):
                 raise StoreSchemaMismatch(f"Weaviate refused to create {self._where}: {exc}") from exc
             # created concurrently by another process: compare that one
         return self._read_config()
@@ -364,8 +281,6 @@ class WeaviateStore(VectorStore):
         return self._fetch(case_ids, schema, include_vector=True)
 
     def _fetch(self, case_ids: Sequence[str], schema: pa.Schema, include_vector: bool) -> pa.Table:
-        from schemas.ids import object_uuid
-
         ids = list(dict.fromkeys(case_ids))
         found = []
         with self._calling("fetch objects") as collection:
@@ -414,22 +329,23 @@ class WeaviateStore(VectorStore):
                 for o in reply.objects]
 
     def hybrid_search(
-        self, text: str, vector: np.ndarray | None, target_vector: str, k: int = 10, alpha: float = 0.5
+        self, text: str, vector: np.ndarray, target_vector: str, k: int = 10, alpha: float = 0.5
     ) -> list[SearchHit]:
-        """BM25 on the searchable properties fused with ``near_vector``; score is Weaviate's fused score.
+        """BM25 over the searchable properties fused with ``near_vector`` on ``target_vector``.
 
-        ``alpha`` weighs the vector side (1: vector only, 0: keywords only).
+        ``alpha`` weighs the vector side (1: vector only, 0: keywords only); the
+        score is Weaviate's fused score (relative-score fusion by default), not a similarity.
         """
         from weaviate.classes.query import MetadataQuery
 
         if not 0 <= alpha <= 1:
             raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
         with self._calling("search") as collection:
-            query = self._query_vector(vector, target_vector) if vector is not None else None
+            query = self._query_vector(vector, target_vector)
             if k < 1:
                 return []
             reply = collection.query.hybrid(
-                query=text, vector=query.tolist() if query is not None else None, target_vector=target_vector,
+                query=text, vector=query.tolist(), target_vector=target_vector,
                 alpha=alpha, limit=int(k), return_metadata=MetadataQuery(score=True), return_properties=_NAMES,
             )
         return [SearchHit(o.properties["case_id"], float(o.metadata.score), search_properties(o))
@@ -448,25 +364,3 @@ class WeaviateStore(VectorStore):
             raise ValueError(f"query vector for {target_vector!r} must be finite and not all zeros")
         return query
 
-
-def _property_spec(prop: Any) -> PropertySpec:
-    """A property of a configuration read with the SDK, as plain data."""
-    tokenization = prop.tokenization.value if prop.tokenization is not None else None
-    return PropertySpec(prop.name, prop.data_type.value, tokenization, bool(prop.index_filterable),
-                        bool(prop.index_searchable), bool(prop.index_range_filters))
-
-
-def _vector_settings(named: Any) -> dict:
-    """A named vector of a configuration read with the SDK, as plain data."""
-    vectorizer = named.vectorizer.vectorizer
-    index = named.vector_index_config
-    distance = getattr(index, "distance_metric", None)
-    return {
-        "vectorizer": getattr(vectorizer, "value", vectorizer),
-        "index_type": str(getattr(kind, "value", kind)) if (kind := getattr(index, "vector_index_type", None)
-                                                            and index.vector_index_type()) else None,
-        "distance": getattr(distance, "value", distance),
-        "ef": getattr(index, "ef", None),
-        "ef_construction": getattr(index, "ef_construction", None),
-        "max_connections": getattr(index, "max_connections", None),
-    }

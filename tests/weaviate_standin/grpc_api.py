@@ -47,30 +47,31 @@ def _cosine_distance(a: np.ndarray, b: np.ndarray) -> float:
     return 1.0 - (float(np.dot(a, b)) / denominator if denominator else 0.0)
 
 
+_SCALAR_FIELDS = {"text": "text_value", "int": "int_value", "number": "number_value", "boolean": "bool_value",
+                  "uuid": "uuid_value"}
+
+
 def _value(stored, data_type: str) -> properties_pb2.Value:
     """One property value in the shape a 1.27+ server answers (integers as int_value, dates as strings)."""
+    P = properties_pb2
     if stored is None:
-        return properties_pb2.Value(null_value=struct_pb2.NULL_VALUE)
-    base, is_list = data_type.removesuffix("[]"), data_type.endswith("[]")
-    if not is_list:
-        return {
-            "text": lambda: properties_pb2.Value(text_value=stored),
-            "int": lambda: properties_pb2.Value(int_value=stored),
-            "number": lambda: properties_pb2.Value(number_value=stored),
-            "boolean": lambda: properties_pb2.Value(bool_value=stored),
-            "date": lambda: properties_pb2.Value(date_value=format_date(stored)),
-            "uuid": lambda: properties_pb2.Value(uuid_value=stored),
-        }[base]()
-    lv = properties_pb2.ListValue
-    listed = {
-        "text": lambda: lv(text_values=properties_pb2.TextValues(values=stored)),
-        "int": lambda: lv(int_values=properties_pb2.IntValues(values=struct.pack(f"<{len(stored)}q", *stored))),
-        "number": lambda: lv(number_values=properties_pb2.NumberValues(values=struct.pack(f"<{len(stored)}d", *stored))),
-        "boolean": lambda: lv(bool_values=properties_pb2.BoolValues(values=stored)),
-        "date": lambda: lv(date_values=properties_pb2.DateValues(values=[format_date(d) for d in stored])),
-        "uuid": lambda: lv(uuid_values=properties_pb2.UuidValues(values=stored)),
-    }[base]()
-    return properties_pb2.Value(list_value=listed)
+        return P.Value(null_value=struct_pb2.NULL_VALUE)
+    base = data_type.removesuffix("[]")
+    if not data_type.endswith("[]"):
+        if base == "date":
+            return P.Value(date_value=format_date(stored))
+        return P.Value(**{_SCALAR_FIELDS[base]: stored})
+    if base == "int":
+        listed = P.ListValue(int_values=P.IntValues(values=struct.pack(f"<{len(stored)}q", *stored)))
+    elif base == "number":
+        listed = P.ListValue(number_values=P.NumberValues(values=struct.pack(f"<{len(stored)}d", *stored)))
+    elif base == "date":
+        listed = P.ListValue(date_values=P.DateValues(values=[format_date(d) for d in stored]))
+    else:
+        kind = {"text": ("text_values", P.TextValues), "boolean": ("bool_values", P.BoolValues),
+                "uuid": ("uuid_values", P.UuidValues)}[base]
+        listed = P.ListValue(**{kind[0]: kind[1](values=stored)})
+    return P.Value(list_value=listed)
 
 
 def _batch_properties(p: batch_pb2.BatchObject.Properties) -> dict:
@@ -116,8 +117,10 @@ class WeaviateService(weaviate_pb2_grpc.WeaviateServicer):
             context.abort(grpc.StatusCode.UNAVAILABLE, "stand-in: injected outage")
         if self.state.faults.delay:
             time.sleep(self.state.faults.delay)
-        if self.state.api_key and dict(context.invocation_metadata()).get("authorization") != f"Bearer {self.state.api_key}":
-            context.abort(grpc.StatusCode.UNAUTHENTICATED, "anonymous access not enabled, please provide an auth scheme")
+        sent = dict(context.invocation_metadata()).get("authorization")
+        if self.state.api_key and sent != f"Bearer {self.state.api_key}":
+            context.abort(grpc.StatusCode.UNAUTHENTICATED,
+                          "anonymous access not enabled, please provide an auth scheme")
 
     def _class(self, context, name: str) -> dict:
         cls = self.state.classes.get(name)
@@ -248,12 +251,12 @@ class WeaviateService(weaviate_pb2_grpc.WeaviateServicer):
             if name in obj.vectors:
                 md.vectors.append(base_pb2.Vectors(name=name, vector_bytes=obj.vectors[name].astype("<f4").tobytes(),
                                                    type=base_pb2.Vectors.VECTOR_TYPE_SINGLE_FP32))
-        wanted = (list(schema) if request.properties.return_all_nonref_properties or not request.HasField("properties")
-                  else [p for p in request.properties.non_ref_properties if p in schema])
+        every = request.properties.return_all_nonref_properties or not request.HasField("properties")
+        wanted = list(schema) if every else [p for p in request.properties.non_ref_properties if p in schema]
         props = properties_pb2.Properties(
             fields={name: _value(obj.properties.get(name), schema[name]) for name in wanted})
-        return search_get_pb2.SearchResult(
-            metadata=md, properties=search_get_pb2.PropertiesResult(non_ref_props=props, target_collection=request.collection))
+        return search_get_pb2.SearchResult(metadata=md, properties=search_get_pb2.PropertiesResult(
+            non_ref_props=props, target_collection=request.collection))
 
     # -- writes ------------------------------------------------------------------
 

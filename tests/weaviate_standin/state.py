@@ -183,20 +183,14 @@ def _matches(f, obj: StoredObject, schema: dict) -> bool:
         if not spec.get("indexFilterable"):
             raise FilterError(f"Filtering by property '{prop}' requires inverted index. "
                               "Is `indexFilterable` option of property enabled? Set it to `true` or leave empty")
+        if spec["dataType"][0] not in TEXT_TYPES:
+            raise FilterError(f"stand-in filters text properties and ids only, not {spec['dataType'][0]} '{prop}'")
         value = obj.properties.get(prop)
         if value is None:
             return op == Op.OPERATOR_NOT_EQUAL
-        values = value if isinstance(value, list) else [value]
-        tokenization = spec.get("tokenization") or "field"
-        if spec["dataType"][0] in TEXT_TYPES:
-            stored_tokens = [t for v in values for t in tokens(v, tokenization)]
-        else:
-            stored_tokens = values
-    wanted = _filter_values(f)
-    if tokenization != "field" and prop not in ("_id", "id"):
-        wanted_tokens = [tokens(str(w), tokenization) for w in wanted]
-    else:
-        wanted_tokens = [[str(w) if isinstance(w, str) else w] for w in wanted]
+        tokenization = spec.get("tokenization") or "word"
+        stored_tokens = [t for v in (value if isinstance(value, list) else [value]) for t in tokens(v, tokenization)]
+    wanted_tokens = [tokens(str(w), tokenization) for w in _filter_values(f)]
     present = set(stored_tokens)
 
     def hit(ts):
