@@ -1,7 +1,7 @@
 """Reading the store back: search and export.
 
 Search embeds the query with each configured model and searches that
-model's named vector, so cases embedded only by the fallback are found too;
+model's named vector (hybrid BM25 plus vector where the store offers it), so cases embedded only by the fallback are found too;
 scores of different models are not comparable, so hits are interleaved by
 rank, primary first, one object listed once.
 """
@@ -27,7 +27,11 @@ def search_cases(blocks: PipelineBlocks, text: str, k: int = 10) -> list[tuple]:
             if embedder is None:
                 continue
             vector = embedder.embed([text], "query")[0]
-            per_vector.append([(hit, name) for hit in store.search(vector, name, k)])
+            if hasattr(store, "hybrid_search"):  # stores with keyword search fuse BM25 with the vector
+                hits = store.hybrid_search(text, vector, name, k)
+            else:
+                hits = store.search(vector, name, k)
+            per_vector.append([(hit, name) for hit in hits])
     seen, merged = set(), []
     for rank in range(k):
         for hits in per_vector:
