@@ -9,6 +9,8 @@ One TOML table per role, each with a ``type`` and that block's fields::
     [store]              # duckdb
     [lineage]            # url = SQLAlchemy URL
     [pipeline]           # PipelineSettings fields (batch sizes, overlap, ...)
+    [alerts]             # AlertSettings fields (thresholds), and one
+    [[alerts.channels]]  # table per channel: slack | pagerduty | email | webhook
 
 A secret may be given as ``<field>_env = "VAR"``: the block gets the value of
 environment variable ``VAR`` in ``<field>``. Relative paths are resolved
@@ -22,11 +24,12 @@ from __future__ import annotations
 import importlib
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from schemas.settings import PipelineSettings
+from stages.alert_rules import AlertSettings
 
 __all__ = ["PipelineBlocks", "ConfigError", "load_blocks", "default_home", "BLOCK_TYPES"]
 
@@ -67,6 +70,8 @@ class PipelineBlocks:
     store: Any
     lineage: Any
     settings: PipelineSettings
+    alert_channels: list = field(default_factory=list)
+    alert_settings: AlertSettings = field(default_factory=AlertSettings)
 
 
 def default_home() -> Path:
@@ -151,6 +156,14 @@ def load_blocks(config: Path | None = None, home: Path | None = None, staging_pa
         settings = PipelineSettings(**(data.get("pipeline") or {}))
     except Exception as exc:
         raise ConfigError(f"[pipeline] {exc}") from None
+    from flows.alerting import build_channels  # imports ConfigError from here: keep it lazy
+
+    alerts = dict(data.get("alerts") or {})
+    try:
+        alert_settings = AlertSettings(**{k: v for k, v in alerts.items() if k != "channels"})
+    except Exception as exc:
+        raise ConfigError(f"[alerts] {exc}") from None
+    alert_channels = build_channels(alerts.get("channels") or [])
     home.mkdir(parents=True, exist_ok=True)
     return PipelineBlocks(
         home=home,
@@ -161,4 +174,6 @@ def load_blocks(config: Path | None = None, home: Path | None = None, staging_pa
         store=_build("store", store_table, "store", base),
         lineage=LineageStore.from_url(url or f"sqlite:///{home / 'lineage.db'}"),
         settings=settings,
+        alert_channels=alert_channels,
+        alert_settings=alert_settings,
     )

@@ -12,7 +12,8 @@
    only. The diff is taken again after a repair, so the report says what
    remains.
 
-One ``reconciliation_runs`` row records the details as JSON.
+One ``reconciliation_runs`` row records the details as JSON; the flow then
+sends alerts for open problems once per problem (``flows.alerting``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from pathlib import Path
 import pyarrow as pa
 from prefect import flow
 
+from blocks.alert_ledger import AlertLedger
+from flows.alerting import dispatch_alerts
 from flows.config import PipelineBlocks, load_blocks
 from flows.lineage_recording import now_utc
 from flows.run_state import open_work_db
@@ -178,8 +181,9 @@ def reconcile(
                 f"{dims['errors']} objects with a wrong-sized or no vector, e.g. {', '.join(dims['sample_ids'][:5])}"))
     result.update(report.as_dict())
     recovered = (result["repair"] or {}).get("recovered", 0) + (result["repair"] or {}).get("deleted", 0)
+    result["run_id"] = run_id = str(uuid.uuid4())
     lineage.record_reconciliation({
-        "run_id": str(uuid.uuid4()),
+        "run_id": run_id,
         "run_type": "weekly_deep" if deep else ("daily" if diff else "counts"),
         "start_time": started,
         "end_time": now_utc(),
@@ -211,8 +215,12 @@ def case_reconciliation(
     from flows.reconcile_report import publish_markdown
 
     blocks = load_blocks(Path(config_path) if config_path else None, Path(home) if home else None)
+    thresholds = blocks.alert_settings
     result = reconcile(blocks, repair=repair, stuck_after=timedelta(hours=stuck_after_hours), deep=deep,
-                       sample_size=sample_size)
+                       sample_size=sample_size, completion_threshold=thresholds.completion_rate_min,
+                       gap_critical=thresholds.record_gap_max, corruption_threshold=thresholds.corruption_rate_max)
     result.pop("_report")
+    result["alerts"] = dispatch_alerts(result, blocks.alert_channels, AlertLedger(blocks.lineage), thresholds,
+                                       run_id=result["run_id"]).as_dict()
     publish_markdown(result)
     return result

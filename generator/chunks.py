@@ -87,10 +87,11 @@ def _merge(parts: list[tuple[dict[str, pa.Table], Counts]]) -> tuple[dict[str, p
     return {n: pa.concat_tables([t[n] for t, _ in parts]) for n in OUTPUTS}, counts
 
 
-def chunk_tables(start: int, stop: int, seed: int, ref_us: int) -> tuple[dict[str, pa.Table], Counts]:
+def chunk_tables(start: int, stop: int, seed: int, ref_us: int,
+                 sub_batch: int = SUB_BATCH) -> tuple[dict[str, pa.Table], Counts]:
     """Cases ``start .. stop-1`` as one Arrow table per output, plus their counts."""
-    return _merge([_batch_tables(lo, min(lo + SUB_BATCH, stop), seed, ref_us)
-                   for lo in range(start, stop, SUB_BATCH)])
+    return _merge([_batch_tables(lo, min(lo + sub_batch, stop), seed, ref_us)
+                   for lo in range(start, stop, sub_batch)])
 
 
 def _batch_to_files(lo: int, hi: int, seed: int, ref_us: int, folder: str) -> Counts:
@@ -119,7 +120,8 @@ def _read_files(folder: Path) -> dict[str, pa.Table]:
 
 
 def iter_chunks(cases: int, chunk_cases: int, seed: int, ref_us: int, workers: int = 1,
-                scratch: Path | None = None) -> Iterator[tuple[dict[str, pa.Table], Counts]]:
+                scratch: Path | None = None, *, sub_batch: int = SUB_BATCH,
+                ) -> Iterator[tuple[dict[str, pa.Table], Counts]]:
     """Yield every chunk (tables and counts) in order.
 
     With ``workers > 1`` the unit of work is a sub-batch, not a chunk, so
@@ -129,15 +131,15 @@ def iter_chunks(cases: int, chunk_cases: int, seed: int, ref_us: int, workers: i
     the end.
     """
     bounds = [(s, min(s + chunk_cases, cases)) for s in range(0, cases, chunk_cases)]
-    if workers <= 1 or len(bounds) <= 1:
+    if workers <= 1 or cases <= sub_batch:
         for start, stop in bounds:
-            yield chunk_tables(start, stop, seed, ref_us)
+            yield chunk_tables(start, stop, seed, ref_us, sub_batch)
         return
     if scratch is None:
         raise ValueError("iter_chunks: workers > 1 needs a scratch folder for chunk files")
-    batches = iter([(i, lo, min(lo + SUB_BATCH, stop))
+    batches = iter([(i, lo, min(lo + sub_batch, stop))
                     for i, (start, stop) in enumerate(bounds)
-                    for lo in range(start, stop, SUB_BATCH)])
+                    for lo in range(start, stop, sub_batch)])
     scratch.mkdir(parents=True, exist_ok=True)
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:

@@ -78,8 +78,8 @@ _SCRATCH = ".chunks-in-progress"
 PARALLEL_MIN_CASES = 40_000
 
 
-def _auto_workers(cases: int, chunk_cases: int) -> int:
-    if cases < PARALLEL_MIN_CASES or cases <= chunk_cases:
+def _auto_workers(cases: int) -> int:
+    if cases < PARALLEL_MIN_CASES:
         return 1
     return max(1, min(os.cpu_count() or 1, 4))
 
@@ -116,7 +116,7 @@ def generate_staging(
     ref_us = to_us(ref)
     out_dir.mkdir(parents=True, exist_ok=True)
     if workers is None:
-        workers = _auto_workers(cases, chunk_cases)
+        workers = _auto_workers(cases)
     writers = {n: PartWriter(out_dir / n, SCHEMAS[n], chunks_per_file) for n in OUTPUTS}
     counts = Counts()
     chunks = iter_chunks(cases, chunk_cases, seed, ref_us, workers, out_dir / _SCRATCH)

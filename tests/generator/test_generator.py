@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from generator import GenerationReport, generate_staging
+from generator.chunks import iter_chunks
 from schemas.staging import CHILD_TABLES, TABLE_NAMES, TABLES
 
 CASES = 1_500
@@ -112,6 +113,19 @@ def test_workers_produce_the_same_files(tmp_path):
     two_proc = generate_staging(tmp_path / "w2", 400, seed=5, chunk_cases=150, workers=2)
     for p in one_proc.paths["emailmessage"] + one_proc.paths["answer_key"]:
         assert p.read_bytes() == (two_proc.out_dir / p.relative_to(one_proc.out_dir)).read_bytes()
+
+
+def test_sub_batches_built_by_workers_merge_into_the_same_chunks(tmp_path):
+    """Chunks assembled from several worker-built sub-batches equal in-process chunks."""
+    ref_us = 1_793_491_200_000_000
+    here = list(iter_chunks(700, 300, 9, ref_us, workers=1))
+    there = list(iter_chunks(700, 300, 9, ref_us, workers=2, scratch=tmp_path / "s", sub_batch=120))
+    assert not (tmp_path / "s").exists()
+    assert len(here) == len(there) == 3
+    for (a, ca), (b, cb) in zip(here, there):
+        assert ca == cb
+        for name in a:
+            assert a[name].equals(b[name]), name
 
 
 _LIVE_CHILDREN = {
