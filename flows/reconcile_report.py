@@ -26,6 +26,12 @@ def render_markdown(result: dict) -> str:
     lines += ["", "## Recovery", "", "Not requested (report only)." if repair is None else
               f"Deleted {repair['deleted']}, recovered {repair['recovered']}, failed {repair['recovery_failed']}"
               + (f"; deferred: {repair['deferred']}" if repair.get("deferred") else "") + "."]
+    alerts = result.get("alerts")
+    if alerts is not None:
+        lines += ["", "## Alerts", "",
+                  f"Firing: {', '.join(alerts['firing']) or 'none'}; newly opened: {', '.join(alerts['opened']) or 'none'}; "
+                  f"resolved: {', '.join(alerts['resolved']) or 'none'}; deliveries sent {alerts['sent']}, "
+                  f"failed {alerts['failed']}."]
     orphans = c.get("orphans", {})
     lines += ["", "## Join coverage", "", "| child table | live rows | orphans |", "|---|---:|---:|"]
     for table, n in orphans.items():

@@ -125,6 +125,9 @@ def _cmd_reconcile(args) -> int:
         print(json.dumps(report, default=str))
     else:
         print_count_report(report)
+        alerts = report.get("alerts") or {}
+        if alerts.get("firing"):
+            print(f"Alerts firing: {', '.join(alerts['firing'])} (sent {alerts['sent']}, failed {alerts['failed']})")
         if report.get("repair"):
             r = report["repair"]
             print(f"Repair: deleted {r['deleted']}, recovered {r['recovered']}, failed {r['recovery_failed']}"
