@@ -9,6 +9,8 @@ from blocks.duckdb_store import DuckDBVectorStore
 from blocks.embedder import Embedder
 from blocks.hashing_embedder import HashingEmbedder
 from blocks.lineage import LineageStore
+from blocks.ollama_embedder import OllamaEmbedder
+from blocks.openai_embedder import AzureOpenAIEmbedder, OpenAIEmbedder
 from blocks.pii_redactor import PiiRedactor
 from blocks.presidio_redactor import PresidioRedactor
 from blocks.staging_files import DuckDBStagingSource, ParquetStagingSource
@@ -18,6 +20,9 @@ from blocks.vector_store import VectorStore
 from blocks.weaviate_store import WeaviateStore
 
 __all__ = [
+    "AzureOpenAIEmbedder",
+    "OllamaEmbedder",
+    "OpenAIEmbedder",
     "DuckDBStagingSource",
     "DuckDBVectorStore",
     "Embedder",

@@ -2,12 +2,11 @@
 
 A concrete provider says where a request goes and how it looks
 (``_endpoint``, ``_headers``, ``_payload``) and where the vectors are in the
-answer (``_parse``); this module does the rest, the same way for every one:
+answer (``_parse``); this class does the rest, the same way for every one:
 
-1. **Prepare.** Texts longer than ``max_input_tokens`` are cut (tokens are
-   estimated as characters / ``chars_per_token``: no tokenizer is downloaded),
-   task prefixes are added (Nomic models by default), and an empty text is
-   sent as one space (OpenAI refuses empty strings).
+1. **Prepare.** Texts longer than ``max_input_tokens`` are cut (estimated as
+   characters / ``chars_per_token``: no tokenizer), task prefixes are added
+   (Nomic models by default), an empty text is sent as one space.
 2. **Plan.** Consecutive texts are packed into requests of at most
    ``max_batch_inputs`` texts and ``max_batch_tokens`` estimated tokens.
 3. **Send.** Up to ``max_concurrency`` requests in flight over one pooled
@@ -20,27 +19,17 @@ answer (``_parse``); this module does the rest, the same way for every one:
    in halves until each refused text is alone; the others are embedded and
    ``EmbedderInputRejected`` names the refused positions.
 
-Errors, as subclasses of ``blocks.errors``::
-
-    EmbedderUnavailable             retries exhausted: outage, 5xx, 429, timeout
-    └── EmbedderBadResponse         answered, but not with usable vectors
-    EmbedderRejected                401/403/404, other 4xx, bad URL: stop the run
-    └── EmbedderInputRejected       some texts refused alone; carries indexes and
-                                    the vectors of every other text
-
-Messages name the provider, host and model; never the key, never a text.
+The pure parts (planning, checks, the two extra errors) live in
+``blocks.embedding_requests``. Messages name the provider, host and model;
+never the key, never a text.
 """
 
 from __future__ import annotations
 
-import logging
-import math
 import threading
 from abc import abstractmethod
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from email.utils import parsedate_to_datetime
-from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -50,51 +39,25 @@ import stamina
 from pydantic import Field, PrivateAttr, SecretStr, model_validator
 
 from blocks.embedder import Embedder, Purpose
+from blocks.embedding_requests import (
+    KNOWN_DIMENSIONS,
+    EmbedderBadResponse,
+    EmbedderInputRejected,
+    RejectBudget,
+    checked_matrix,
+    error_code,
+    estimate_tokens,
+    plan_requests,
+    prepare_texts,
+    retry_after_seconds,
+)
 from blocks.errors import EmbedderRejected, EmbedderUnavailable
 
-__all__ = [
-    "HttpEmbedder",
-    "EmbedderBadResponse",
-    "EmbedderInputRejected",
-    "KNOWN_DIMENSIONS",
-    "plan_requests",
-]
+__all__ = ["HttpEmbedder", "EmbedderBadResponse", "EmbedderInputRejected"]
 
-log = logging.getLogger(__name__)
-
-#: Native vector size of well-known models, used when ``dimensions`` is not set.
-KNOWN_DIMENSIONS: dict[str, int] = {
-    "text-embedding-3-large": 3072,
-    "text-embedding-3-small": 1536,
-    "text-embedding-ada-002": 1536,
-    "nomic-embed-text": 768,
-    "mxbai-embed-large": 1024,
-    "all-minilm": 384,
-}
 
 _RETRY_STATUS = frozenset({408, 429})
 _SPLIT_STATUS = frozenset({400, 413, 422})
-
-
-class EmbedderBadResponse(EmbedderUnavailable):
-    """The service answered, but not with usable vectors (count, size, NaN, JSON)."""
-
-
-class EmbedderInputRejected(EmbedderRejected):
-    """The service refused some texts even when sent alone (HTTP 400/413/422).
-
-    ``indexes`` are positions in the ``texts`` given to ``embed``; ``reasons``
-    maps each to a short reason without the text. ``vectors`` holds the vectors
-    of every other text (zero rows at ``indexes``), so the caller need not pay
-    for them twice.
-    """
-
-    def __init__(self, message: str, *, indexes: Sequence[int], reasons: dict[int, str],
-                 vectors: np.ndarray | None = None):
-        super().__init__(message)
-        self.indexes = tuple(indexes)
-        self.reasons = dict(reasons)
-        self.vectors = vectors
 
 
 class _RetryableStatus(Exception):
@@ -113,41 +76,6 @@ class _Refused(Exception):
         super().__init__(reason)
         self.status = status
         self.reason = reason
-
-
-def retry_after_seconds(headers: httpx.Headers, now: datetime | None = None) -> float | None:
-    """Seconds a 429/503 asks to wait: ``retry-after-ms``, or ``Retry-After`` (seconds or HTTP date)."""
-    if (ms := headers.get("retry-after-ms")) is not None:
-        try:
-            return max(0.0, float(ms) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
-
-
-def plan_requests(token_counts: Sequence[int], max_inputs: int, max_tokens: int) -> list[tuple[int, int]]:
-    """``[lo, hi)`` ranges of consecutive texts, each within both limits (a lone text always fits)."""
-    ranges: list[tuple[int, int]] = []
-    lo, tokens = 0, 0
-    for i, count in enumerate(token_counts):
-        if i > lo and (i - lo >= max_inputs or tokens + count > max_tokens):
-            ranges.append((lo, i))
-            lo, tokens = i, 0
-        tokens += count
-    if lo < len(token_counts):
-        ranges.append((lo, len(token_counts)))
-    return ranges
 
 
 class _Connection:
@@ -268,9 +196,9 @@ class HttpEmbedder(Embedder):
         out = np.zeros((len(prepared), self.vector_size), dtype=np.float32)
         if not prepared:
             return out
-        tokens = [self._estimate_tokens(t) for t in prepared]
+        tokens = [estimate_tokens(t, self.chars_per_token) for t in prepared]
         ranges = plan_requests(tokens, self.max_batch_inputs, self.max_batch_tokens)
-        budget = _RejectBudget(self.max_rejected_inputs)
+        budget = RejectBudget(self.max_rejected_inputs)
         refused: dict[int, str] = {}
 
         def run(lo: int, hi: int) -> None:
@@ -329,18 +257,7 @@ class HttpEmbedder(Embedder):
         return ""
 
     def _prepare(self, texts: Sequence[str], purpose: Purpose) -> list[str]:
-        prefix = self._prefix(purpose)
-        limit = max(1, int(self.max_input_tokens * self.chars_per_token) - len(prefix))
-        out = []
-        for text in texts:
-            text = "" if text is None else text
-            if len(text) > limit:
-                text = text[:limit]
-            out.append(prefix + text if (prefix or text) else " ")
-        return out
-
-    def _estimate_tokens(self, text: str) -> int:
-        return math.ceil(len(text) / self.chars_per_token) + 1
+        return prepare_texts(texts, int(self.max_input_tokens * self.chars_per_token), self._prefix(purpose))
 
     def _open(self) -> tuple[httpx.Client, ThreadPoolExecutor, threading.BoundedSemaphore]:
         conn = self._connection
@@ -356,7 +273,7 @@ class HttpEmbedder(Embedder):
                 conn.slots = threading.BoundedSemaphore(self.max_concurrency)
             return conn.client, conn.pool, conn.slots
 
-    def _embed_isolating(self, texts: list[str], budget: "_RejectBudget") -> tuple[np.ndarray, dict[int, str]]:
+    def _embed_isolating(self, texts: list[str], budget: RejectBudget) -> tuple[np.ndarray, dict[int, str]]:
         """Vectors for ``texts``; a refused request is halved until each refused text is alone."""
         try:
             return self._send(texts), {}
@@ -413,7 +330,7 @@ class HttpEmbedder(Embedder):
         if status in _RETRY_STATUS or status >= 500:
             raise _RetryableStatus(status, retry_after_seconds(response.headers))
         if status in _SPLIT_STATUS:
-            raise _Refused(status, f"HTTP {status} {_error_code(response)}".rstrip())
+            raise _Refused(status, f"HTTP {status} {error_code(response)}".rstrip())
         if status in (401, 403):
             raise EmbedderRejected(
                 f"{self._describe()} refused the credentials (HTTP {status}); check api_key and its access to the model"
@@ -423,7 +340,7 @@ class HttpEmbedder(Embedder):
                 f"{self._describe()}: HTTP 404 for {urlsplit(self._endpoint()).path}; check base_url and the model or deployment name"
             )
         if status >= 400:
-            raise EmbedderRejected(f"{self._describe()}: HTTP {status} {_error_code(response)}".rstrip())
+            raise EmbedderRejected(f"{self._describe()}: HTTP {status} {error_code(response)}".rstrip())
         try:
             return response.json()
         except ValueError:
@@ -437,48 +354,4 @@ class HttpEmbedder(Embedder):
             rows = self._parse(body)
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise EmbedderBadResponse(f"{self._describe()}: answer has no vectors where expected ({type(exc).__name__})") from None
-        if not isinstance(rows, list) or len(rows) != expected:
-            got = len(rows) if isinstance(rows, list) else type(rows).__name__
-            raise EmbedderBadResponse(f"{self._describe()}: expected {expected} vectors, got {got}")
-        try:
-            matrix = np.asarray(rows, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise EmbedderBadResponse(f"{self._describe()}: vectors are not lists of numbers of one size") from None
-        if matrix.shape != (expected, self.vector_size):
-            raise EmbedderBadResponse(
-                f"{self._describe()}: expected vectors of {self.vector_size} dimensions, got shape {matrix.shape}"
-            )
-        if not np.isfinite(matrix).all() or (np.abs(matrix) > np.finfo(np.float32).max).any():
-            bad = int((~np.isfinite(matrix)).any(axis=1).sum())
-            raise EmbedderBadResponse(f"{self._describe()}: {bad} of {expected} vectors hold NaN or infinite values")
-        return matrix.astype(np.float32)
-
-
-class _RejectBudget:
-    """Counts texts refused alone within one ``embed`` call; too many means the request is wrong."""
-
-    def __init__(self, limit: int):
-        self.limit = limit
-        self.spent = 0
-        self._lock = threading.Lock()
-
-    def spend(self, where: str) -> None:
-        with self._lock:
-            self.spent += 1
-            if self.spent > self.limit:
-                raise EmbedderRejected(
-                    f"{where} refused more than {self.limit} texts one by one: the request itself is refused "
-                    "(model, dimensions or parameters?)"
-                )
-
-
-def _error_code(response: httpx.Response) -> str:
-    """The provider's error type or code (never its free-text message, which may quote the input)."""
-    try:
-        error = response.json().get("error")
-    except (ValueError, AttributeError):
-        return ""
-    if isinstance(error, dict):
-        parts = list(dict.fromkeys(str(error[k]) for k in ("type", "code") if error.get(k)))
-        return "(" + ", ".join(parts)[:80] + ")" if parts else ""
-    return ""
+        return checked_matrix(rows, expected, self.vector_size, self._describe())

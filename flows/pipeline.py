@@ -264,7 +264,8 @@ def _run_stages(blocks: PipelineBlocks, manifest: RunManifest, window: DateWindo
             return res
 
         _timed(manifest, "embed", embed, lambda r: {
-            "processed": r.rows, "primary": r.primary, "fallback": r.fallback, "failed": len(r.failed)})
+            "processed": r.rows, "primary": r.primary, "fallback": r.fallback, "failed": len(r.failed),
+            "primary_calls": r.primary_calls, "short_circuited": r.short_circuited, "breaker_opened": r.breaker_opened})
         if stop("embed"):
             return {"run_id": run_id, "stopped_after": "embed"}
 

@@ -3,12 +3,18 @@
 Reads ``redact.parquet`` batch by batch and writes ``embed.parquet`` with one
 row per input row, in the same order, so the load stage can walk both files
 side by side without a join. Each batch is cut into chunks of
-``request_size`` texts; up to ``concurrency`` chunks are embedded at once.
+``request_size`` texts; up to ``concurrency`` chunks are embedded at once,
+and the next batch's chunks are already in flight while a batch is written
+(so at most two batches are in memory).
 
 - A chunk the primary cannot serve (an ``EmbedderUnavailable``, or an answer
   of the wrong shape or with non-finite values) goes to the fallback, into
   its own named vector; when neither can serve it, its rows carry
   ``embed_error`` and are reported as failed.
+- A circuit breaker watches the primary: after ``failure_threshold`` chunks
+  failed in a row it opens and chunks go straight to the fallback, without
+  spending the primary's retry budget again; after a cool-down one chunk
+  probes the primary and, if it answers, closes the breaker.
 - A text the service refuses on its own (``EmbedderInputRejected``, a 400 for
   that text alone) fails alone: its row carries ``embed_error``
   (``InputRejected: ...``, never the text), the rest of the chunk goes on.
@@ -26,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from blocks.circuit_breaker import CircuitBreaker
 from blocks.embedder import Embedder
 from blocks.embedding_http import EmbedderInputRejected
 from blocks.errors import TransientServiceError
@@ -50,7 +57,11 @@ class EmbedResult:
     fallback: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
     primary_calls: int = 0
-    """Chunks sent to the primary (each one embed() call)."""
+    """Chunks sent to the primary (one embed() call each, with its own retries)."""
+    short_circuited: int = 0
+    """Chunks sent straight to the fallback because the breaker was open."""
+    breaker_opened: int = 0
+    """Times the breaker opened during this stage."""
 
 
 def checked_vectors(embedder: Embedder, texts: list[str]) -> np.ndarray:
@@ -86,24 +97,32 @@ def _embed_isolating(embedder: Embedder, texts: list[str]) -> tuple[np.ndarray, 
     return matrix, ok, refused
 
 
-def _fixed_list(matrix: np.ndarray | None, rows: int, size: int | None, mask: np.ndarray) -> pa.Array:
-    """Vectors for rows where ``mask`` is set, null elsewhere."""
-    if size is None:
-        return pa.nulls(rows, pa.list_(pa.float32()))
-    full = np.zeros((rows, size), dtype=np.float32)
-    if matrix is not None:
-        full[mask] = matrix
-    values = pa.array(full.ravel(), type=pa.float32())
-    arr = pa.FixedSizeListArray.from_arrays(values, size)
-    return pa.FixedSizeListArray.from_arrays(values, size, mask=pa.array(~mask)) if not mask.all() else arr
+def _fixed_list(full: np.ndarray | None, rows: int, size: int | None, mask: np.ndarray) -> pa.Array:
+    """Rows of ``full`` where ``mask`` is set, null elsewhere (no copy of the vectors)."""
+    if size is None or full is None:
+        return pa.nulls(rows, pa.list_(pa.float32(), size) if size else pa.list_(pa.float32()))
+    values = pa.array(np.ascontiguousarray(full, dtype=np.float32).ravel(), type=pa.float32())
+    if mask.all():
+        return pa.FixedSizeListArray.from_arrays(values, size)
+    return pa.FixedSizeListArray.from_arrays(values, size, mask=pa.array(~mask))
+
+
+class _Done:
+    """The result of a chunk embedded without a pool, shaped like a finished future."""
+
+    def __init__(self, value: int):
+        self.value = value
+
+    def result(self) -> int:
+        return self.value
 
 
 class _Batch:
     """The vectors, models and errors of one batch, filled chunk by chunk (chunks never overlap)."""
 
-    def __init__(self, texts: list[str], primary: Embedder, fallback: Embedder | None):
+    def __init__(self, texts: list[str], primary: Embedder, fallback: Embedder | None, breaker: CircuitBreaker):
         n = len(texts)
-        self.texts, self.primary, self.fallback = texts, primary, fallback
+        self.texts, self.primary, self.fallback, self.breaker = texts, primary, fallback, breaker
         self.prim = np.zeros((n, primary.vector_size), dtype=np.float32)
         self.fall = np.zeros((n, fallback.vector_size), dtype=np.float32) if fallback else None
         self.used_primary = np.zeros(n, dtype=bool)
@@ -112,22 +131,26 @@ class _Batch:
 
     def embed_chunk(self, lo: int, hi: int) -> int:
         """Primary first, fallback on outage; returns the number of rows handled."""
-        chunk = self.texts[lo:hi]
+        if not self.breaker.allow():
+            self._fall_back(lo, hi, "CircuitOpen")
+            return hi - lo
         try:
-            vectors, ok, refused = _embed_isolating(self.primary, chunk)
+            vectors, ok, refused = _embed_isolating(self.primary, self.texts[lo:hi])
         except TransientServiceError as exc:
+            self.breaker.record_failure()
             log.warning("primary embedder %s unavailable for %d texts: %s",
                         self.primary.model_name, hi - lo, type(exc).__name__)
-            self._fall_back(lo, hi, exc)
+            self._fall_back(lo, hi, type(exc).__name__)
             return hi - lo
+        self.breaker.record_success()
         self.prim[lo:hi][ok] = vectors[ok]
         self.used_primary[lo:hi] = ok
         self._refuse(lo, refused)
         return hi - lo
 
-    def _fall_back(self, lo: int, hi: int, cause: Exception) -> None:
+    def _fall_back(self, lo: int, hi: int, cause: str) -> None:
         if self.fallback is None:
-            self.errors[lo:hi] = [f"{type(cause).__name__}: primary {self.primary.model_name} unavailable, no fallback"] * (hi - lo)
+            self.errors[lo:hi] = [f"{cause}: primary {self.primary.model_name} unavailable, no fallback"] * (hi - lo)
             return
         try:
             vectors, ok, refused = _embed_isolating(self.fallback, self.texts[lo:hi])
@@ -147,9 +170,9 @@ class _Batch:
         return pa.table(
             {
                 "case_id": pa.array(ids, pa.string()),
-                "vector_primary": _fixed_list(self.prim[self.used_primary], n, primary.vector_size, self.used_primary),
-                "vector_fallback": _fixed_list(self.fall[self.used_fallback] if self.fall is not None else None, n,
-                                               fallback.vector_size if fallback else None, self.used_fallback),
+                "vector_primary": _fixed_list(self.prim, n, primary.vector_size, self.used_primary),
+                "vector_fallback": _fixed_list(self.fall, n, fallback.vector_size if fallback else None,
+                                               self.used_fallback),
                 "primary_model": pa.array([primary.model_name if u else None for u in self.used_primary], pa.string()),
                 "fallback_model": pa.array(
                     [fallback.model_name if (fallback and u) else None for u in self.used_fallback], pa.string()),
@@ -169,46 +192,65 @@ def embed_cases(
     request_size: int,
     progress: Progress | None = None,
     concurrency: int | None = None,
+    breaker: CircuitBreaker | None = None,
 ) -> EmbedResult:
     """Embed every row of ``redact_path`` into ``out_path``; see module docstring.
 
     ``concurrency`` chunks are in flight at once; by default the primary's
     ``max_concurrency`` when it declares one (HTTP embedders), else 1.
+    ``breaker`` guards the primary; by default a fresh one (3 failed chunks
+    in a row open it for 30 s). Pass one to share its state across calls.
     """
     progress = progress or SilentProgress()
+    breaker = breaker or CircuitBreaker(f"embedder {primary.model_name}")
+    before = (breaker.stats.allowed, breaker.stats.short_circuited, breaker.stats.opened)
     concurrency = max(1, concurrency or int(getattr(primary, "max_concurrency", 1) or 1))
     progress.start("embed", checkpoint_rows(redact_path))
     schema = embed_arrow(primary.vector_size, fallback.vector_size if fallback else None)
     writer = CheckpointWriter(Path(out_path), CHECKPOINTS["embed"], schema)
     result = EmbedResult(Path(out_path), 0)
     pool = ThreadPoolExecutor(concurrency, thread_name_prefix="embed-chunk") if concurrency > 1 else None
+
+    def start(batch: pa.RecordBatch) -> tuple[list[str], _Batch, list]:
+        """Submit every chunk of ``batch`` (or, without a pool, embed them now)."""
+        ids = batch.column("case_id").to_pylist()
+        work = _Batch(batch.column("composite_text").to_pylist(), primary, fallback, breaker)
+        chunks = [(lo, min(lo + request_size, len(ids))) for lo in range(0, len(ids), request_size)]
+        if pool is None:
+            return ids, work, [_Done(work.embed_chunk(lo, hi)) for lo, hi in chunks]
+        return ids, work, [pool.submit(work.embed_chunk, lo, hi) for lo, hi in chunks]
+
+    def finish(ids: list[str], work: _Batch, futures: list) -> None:
+        """Wait for the chunks of one batch, then write it."""
+        for future in futures:
+            progress.advance(future.result())
+        writer.write(work.table(ids, schema))
+        result.primary += int(work.used_primary.sum())
+        result.fallback += int(work.used_fallback.sum())
+        result.failed += [(i, e) for i, e in zip(ids, work.errors) if e]
+
     try:
         with writer:
+            # one batch ahead: the next batch's requests are in flight while this one is written
+            pending = None
             for batch in read_checkpoint(redact_path, CHECKPOINTS["redact"], batch_size=batch_size,
                                          columns=["case_id", "composite_text"]):
-                ids = batch.column("case_id").to_pylist()
-                work = _Batch(batch.column("composite_text").to_pylist(), primary, fallback)
-                chunks = [(lo, min(lo + request_size, len(ids))) for lo in range(0, len(ids), request_size)]
-                result.primary_calls += len(chunks)
-                if pool is None:
-                    for lo, hi in chunks:
-                        progress.advance(work.embed_chunk(lo, hi))
-                else:
-                    futures = [pool.submit(work.embed_chunk, lo, hi) for lo, hi in chunks]
-                    try:
-                        for future in futures:
-                            progress.advance(future.result())
-                    finally:
-                        for future in futures:
-                            future.cancel()
-                writer.write(work.table(ids, schema))
-                result.primary += int(work.used_primary.sum())
-                result.fallback += int(work.used_fallback.sum())
-                result.failed += [(i, e) for i, e in zip(ids, work.errors) if e]
+                started = start(batch)
+                if pending is not None:
+                    finish(*pending)
+                pending = started
+            if pending is not None:
+                finish(*pending)
             done = writer.close()
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     progress.finish()
     result.rows = done.rows
+    result.primary_calls = breaker.stats.allowed - before[0]
+    result.short_circuited = breaker.stats.short_circuited - before[1]
+    result.breaker_opened = breaker.stats.opened - before[2]
+    if result.breaker_opened or result.short_circuited:
+        log.warning("%s opened %d time(s); %d chunks went straight to the fallback, %d were sent to the primary",
+                    breaker.name, result.breaker_opened, result.short_circuited, result.primary_calls)
     return result

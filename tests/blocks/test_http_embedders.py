@@ -23,8 +23,11 @@ import pyarrow.parquet as pq
 import pytest
 import stamina
 
-from blocks.embedding_http import EmbedderBadResponse, EmbedderInputRejected, plan_requests, retry_after_seconds
+from blocks.circuit_breaker import CircuitBreaker
+from blocks.embedding_http import EmbedderBadResponse, EmbedderInputRejected
+from blocks.embedding_requests import plan_requests, retry_after_seconds
 from blocks.errors import EmbedderRejected, EmbedderUnavailable
+from blocks.hashing_embedder import HashingEmbedder
 from blocks.ollama_embedder import OllamaEmbedder
 from blocks.openai_embedder import AzureOpenAIEmbedder, OpenAIEmbedder
 from flows.config import load_blocks
@@ -331,21 +334,37 @@ def test_stage_fails_only_the_refused_row_and_embeds_the_rest(tmp_path, standin)
     assert all(row["vector_primary"] is not None for i, row in enumerate(table) if i != 4)
 
 
-def test_stage_with_primary_down_puts_every_row_on_the_fallback(tmp_path, standin):
-    """Primary answering 503 to everything: every row gets the Ollama vector and model, none fails."""
+def test_stage_with_primary_down_puts_every_row_on_the_fallback_and_stops_calling_it(tmp_path, standin):
+    """Primary 503 on everything: every row on Ollama; the breaker opens once, the primary gets a bounded number of calls."""
     primary_server = standin
     primary_server.down(503)
     with EmbeddingStandIn() as fallback_server:
         fallback = ollama(fallback_server)
-        result = embed_cases(write_redact(tmp_path / "redact.parquet", texts(12)), tmp_path / "embed.parquet",
-                             openai(primary_server), fallback, batch_size=8, request_size=4)
+        result = embed_cases(write_redact(tmp_path / "redact.parquet", texts(40)), tmp_path / "embed.parquet",
+                             openai(primary_server, max_concurrency=4), fallback, batch_size=20, request_size=4)
         table = pq.read_table(result.path)
-        assert (result.primary, result.fallback, result.failed) == (0, 12, [])
-        assert table.column("fallback_model").to_pylist() == ["nomic-embed-text-768"] * 12
-        assert table.column("vector_primary").null_count == 12
+        assert (result.primary, result.fallback, result.failed) == (0, 40, [])
+        assert table.column("fallback_model").to_pylist() == ["nomic-embed-text-768"] * 40
+        assert table.column("vector_primary").null_count == 40
         stored = np.array(table.column("vector_fallback").to_pylist(), dtype=np.float32)
-        assert np.array_equal(stored, fallback.embed(texts(12)))
+        assert np.array_equal(stored, fallback.embed(texts(40)))
         assert all(r.api == "ollama" for r in fallback_server.requests)
+    # 10 chunks; the breaker (3 failures) opens with at most 4 in flight, the rest never reach the primary
+    assert result.breaker_opened == 1 and result.primary_calls <= 3 + 4 - 1
+    assert result.primary_calls + result.short_circuited == 10
+    assert len(primary_server.requests) == 3 * result.primary_calls  # 3 attempts each (stamina test mode)
+
+
+def test_stage_returns_to_the_primary_when_its_probe_succeeds(tmp_path, standin):
+    """Primary down for two chunks: the breaker opens, the next chunk probes, succeeds, and the rest is primary."""
+    standin.fail_next(6, status=502)  # two chunks x three attempts
+    breaker = CircuitBreaker("primary", failure_threshold=2, cooldown_s=0)
+    result = embed_cases(write_redact(tmp_path / "redact.parquet", texts(10)), tmp_path / "embed.parquet",
+                         openai(standin), HashingEmbedder(dimensions=768), batch_size=10, request_size=2,
+                         concurrency=1, breaker=breaker)
+    models = pq.read_table(result.path).column("primary_model").to_pylist()
+    assert models == [None] * 4 + ["text-embedding-3-small-256"] * 6
+    assert (result.fallback, result.breaker_opened, breaker.state) == (4, 1, "closed")
 
 
 def test_stage_under_rate_limiting_slows_down_but_loses_nothing(tmp_path, standin):
@@ -358,11 +377,11 @@ def test_stage_under_rate_limiting_slows_down_but_loses_nothing(tmp_path, standi
 
 
 def test_stage_keeps_several_chunks_in_flight(tmp_path, standin):
-    """The stage embeds up to the primary's max_concurrency chunks at once, and keeps row order."""
+    """The stage embeds up to the primary's max_concurrency chunks at once, across batches, and keeps row order."""
     standin.latency_s = 0.05
     primary = openai(standin, max_concurrency=3)
     result = embed_cases(write_redact(tmp_path / "redact.parquet", texts(12)), tmp_path / "embed.parquet",
-                         primary, None, batch_size=12, request_size=2)
+                         primary, None, batch_size=4, request_size=2)
     assert result.primary == 12 and standin.max_in_flight == 3
     stored = np.array(pq.read_table(result.path).column("vector_primary").to_pylist(), dtype=np.float32)
     assert np.array_equal(stored, primary.embed(texts(12)))
