@@ -19,16 +19,19 @@ The PII context values of the case and its children are gathered into
 
 from __future__ import annotations
 
+import math
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 
 from schemas.checkpoints import CHECKPOINTS
 from schemas.context import CONTEXT_SOURCES
 from schemas.fields import CASE_FIELDS, CHILD_FIELDS
 from schemas.staging import TABLES
-from stages.checkpoint import read_checkpoint
+from stages.checkpoint import Checkpoint, CheckpointWriter
 from stages.composite_text import composite_text_sql, html_to_text_macro, populated_sql
 from stages.extract import _sql_path, quote_ident
 
@@ -115,7 +118,8 @@ def _compose_sql() -> str:
             SELECT {parent} AS cid, count(*) AS {count_col}, max(LastModifiedDate) AS lmd,
                    string_agg({_signature(table)}, {_SEP_ROW} ORDER BY {order}) AS sig,
                    {', '.join(_child_lists(table, order) + _context_lists(table))}
-            FROM read_parquet($p_{table}) WHERE {live}{task_filter} GROUP BY {parent})"""
+            FROM read_parquet($p_{table}) WHERE {live}{task_filter} AND hash({parent}) % $parts = $part
+            GROUP BY {parent})"""
         )
     fd_order = "w.CreatedDate, w.Id, f.CreatedDate, f.Id"
     ctes.append(
@@ -126,6 +130,7 @@ def _compose_sql() -> str:
         FROM read_parquet($p_workorderfeed) f
         JOIN read_parquet($p_workorder) w ON f.ParentId = w.Id
         WHERE NOT coalesce(f.IsDeleted, false) AND NOT coalesce(w.IsDeleted, false)
+          AND hash(w.CaseId) % $parts = $part
         GROUP BY w.CaseId)"""
     )
     aliases = [a for a, _, _ in _CHILDREN.values()] + ["fd"]
@@ -158,7 +163,8 @@ def _compose_sql() -> str:
                sha256(concat_ws({_SEP_TABLE}, $salt, {_signature('case', 'c.')}, {sigs})) AS checksum,
                greatest(c.LastModifiedDate, {lmds}) AS source_last_modified,
                {', '.join(case_cols + child_cols + counts + contexts)}
-        FROM read_parquet($p_case) c {joins}"""
+        FROM read_parquet($p_case) c {joins}
+        WHERE hash(c.Id) % $parts = $part"""
     text = composite_text_sql()
     return f"""
         WITH {', '.join(ctes)}, composed AS ({inner}),
@@ -182,17 +188,49 @@ def compose_cases(
     *,
     task_types: tuple[str, ...],
     max_text_chars: int,
+    partition_cases: int = 50_000,
 ) -> ComposeResult:
-    """Compose the extracted cases into ``out_path`` (validated), see module docstring."""
+    """Compose the extracted cases into ``out_path`` (validated), see module docstring.
+
+    The cases are composed in hash partitions of about ``partition_cases``
+    each: DuckDB's ordered list aggregates do not spill to disk, so one
+    statement over a large window would need memory in proportion to it.
+    Partitions keep the working set flat however large the window is.
+    """
     con.execute(html_to_text_macro())
-    params = {f"p_{t}": str(Path(extract_dir) / f"{t}.parquet") for t in TABLES}
+    extract_dir, out_path = Path(extract_dir), Path(out_path)
+    params = {f"p_{t}": str(extract_dir / f"{t}.parquet") for t in TABLES}
     params.update(task_types=list(task_types), salt=composition_salt(task_types, max_text_chars), max_chars=max_text_chars)
-    out_path = Path(out_path)
-    partial = out_path.with_name(out_path.name + ".partial")
-    con.execute(f"COPY ({_compose_sql()}) TO '{_sql_path(partial)}' (FORMAT parquet, COMPRESSION zstd)", params)
+    cases = pq.ParquetFile(extract_dir / "case.parquet").metadata.num_rows
+    parts = max(1, math.ceil(cases / partition_cases))
+    part_dir = out_path.with_name(out_path.name + ".parts")
+    shutil.rmtree(part_dir, ignore_errors=True)
+    part_dir.mkdir(parents=True)
+    sql = _compose_sql()
+    writer = CheckpointWriter(out_path, CHECKPOINTS["compose"])
     rows = upserts = 0
-    for batch in read_checkpoint(partial, CHECKPOINTS["compose"], batch_size=20_000):
-        rows += batch.num_rows
-        upserts += batch.column("action").to_pylist().count("upsert")
+    with writer:
+        for part in range(parts):
+            target = part_dir / f"part-{part:05d}.parquet"
+            con.execute(f"COPY ({sql}) TO '{_sql_path(target)}' (FORMAT parquet, COMPRESSION zstd)",
+                        {**params, "parts": parts, "part": part})
+            for batch in pq.ParquetFile(target).iter_batches(batch_size=20_000):
+                writer.write(batch)
+                rows += batch.num_rows
+                upserts += batch.column("action").to_pylist().count("upsert")
+            target.unlink()
+        if rows:
+            result = writer.close()
+        else:  # an empty window keeps the full schema
+            writer.abort()
+            result = _empty_checkpoint(con, sql, params, out_path)
+    shutil.rmtree(part_dir, ignore_errors=True)
+    return ComposeResult(result.path, rows, upserts, rows - upserts)
+
+
+def _empty_checkpoint(con, sql, params, out_path: Path) -> Checkpoint:
+    """An empty window still writes a compose checkpoint with the full schema."""
+    partial = out_path.with_name(out_path.name + ".partial")
+    con.execute(f"COPY ({sql} LIMIT 0) TO '{_sql_path(partial)}' (FORMAT parquet)", {**params, "parts": 1, "part": 0})
     partial.replace(out_path)
-    return ComposeResult(out_path, rows, upserts, rows - upserts)
+    return Checkpoint(out_path, 0)

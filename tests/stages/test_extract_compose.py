@@ -200,3 +200,33 @@ def test_context_values_gathered(tmp_path):
     assert {"John Smith", "Jane Roe"} <= set(r["context_names"])
     assert {"a@x.com", "b@y.com", "Ann@Example.com"} <= set(r["context_emails"])
     assert "1 Main St" in r["context_addresses"]
+
+
+def test_partitioned_compose_equals_single_statement(tmp_path):
+    """Composing in many hash partitions gives exactly the rows of one partition."""
+    b = _basic()
+    for i in range(9):
+        b.case(f"500P{i}")
+        b.comment(f"500P{i}", f"comment {i}")
+    folder = b.write(tmp_path / "stg")
+    con = duckdb.connect()
+    extract_window(con, _register(con, folder), ALL, tmp_path / "run" / "extract")
+    one = compose_cases(con, tmp_path / "run" / "extract", tmp_path / "one.parquet", task_types=TASK_TYPES,
+                        max_text_chars=500)
+    many = compose_cases(con, tmp_path / "run" / "extract", tmp_path / "many.parquet", task_types=TASK_TYPES,
+                         max_text_chars=500, partition_cases=2)
+    key = lambda r: r["case_id"]  # noqa: E731
+    assert one.rows == many.rows == 10
+    assert sorted(pq.read_table(one.path).to_pylist(), key=key) == sorted(pq.read_table(many.path).to_pylist(), key=key)
+
+
+def test_empty_window_writes_an_empty_checkpoint_with_schema(tmp_path):
+    """A window with no cases still writes a compose checkpoint with every column."""
+    folder = _basic().write(tmp_path / "stg")
+    con = duckdb.connect()
+    window = DateWindow(start=datetime(2001, 1, 1), end=datetime(2001, 1, 2))
+    extract_window(con, _register(con, folder), window, tmp_path / "run" / "extract")
+    res = compose_cases(con, tmp_path / "run" / "extract", tmp_path / "c.parquet", task_types=TASK_TYPES,
+                        max_text_chars=500)
+    t = pq.read_table(res.path)
+    assert res.rows == 0 and "checksum" in t.column_names and "comment_bodies" in t.column_names
