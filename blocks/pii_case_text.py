@@ -8,7 +8,8 @@ element it came from (``slots``) and from which staging table
 (``tables``, for the table rules), and writes the redacted pieces back into
 the column lists.
 
-Also the Arrow type checks of the redactor's input columns.
+Also the redactor's input as Python lists (``BatchColumns``) and the Arrow
+type checks of its columns.
 """
 
 from __future__ import annotations
@@ -20,11 +21,32 @@ import pyarrow as pa
 
 from blocks.errors import PiiRedactionError
 from blocks.pii_spans import Span
-from schemas.fields import FIELD_BY_PROPERTY
+from schemas.context import CONTEXT_COLUMNS
+from schemas.fields import FIELD_BY_PROPERTY, FREE_TEXT_PROPERTIES
 
-__all__ = ["CaseText", "check_context_type", "check_text_type", "FIELD_SEPARATOR"]
+__all__ = ["BatchColumns", "CaseText", "FIELD_SEPARATOR", "check_batch", "check_context_type", "check_text_type"]
 
 FIELD_SEPARATOR = "\n\n"
+_FREE_TEXT = frozenset(FREE_TEXT_PROPERTIES)
+_CONTEXT = frozenset(CONTEXT_COLUMNS)
+
+
+@dataclass
+class BatchColumns:
+    """A checked batch's case ids, free-text and context columns as Python lists."""
+
+    case_ids: list
+    texts: dict[str, list]
+    contexts: dict[str, list]
+
+    @classmethod
+    def of(cls, batch: pa.RecordBatch) -> BatchColumns:
+        names = batch.schema.names
+        return cls(
+            case_ids=batch.column("case_id").to_pylist(),
+            texts={name: batch.column(name).to_pylist() for name in names if name in _FREE_TEXT},
+            contexts={name: batch.column(name).to_pylist() for name in names if name in _CONTEXT},
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +110,17 @@ def _is_all_null(data_type: pa.DataType) -> bool:
     if pa.types.is_list(data_type) or pa.types.is_large_list(data_type):
         data_type = data_type.value_type
     return pa.types.is_null(data_type)
+
+
+def check_batch(schema: pa.Schema) -> None:
+    """A redactor's input: ``case_id`` plus free-text and context columns of the right types."""
+    if "case_id" not in schema.names:
+        raise PiiRedactionError(f"batch has no column 'case_id' (expected string case ids; got {schema.names})")
+    for field in schema:
+        if field.name in _FREE_TEXT:
+            check_text_type(field.name, field.type)
+        elif field.name in _CONTEXT:
+            check_context_type(field.name, field.type)
 
 
 def check_text_type(name: str, data_type: pa.DataType) -> None:

@@ -26,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
 from blocks.pii_context_variants import WORD, ContextVariants, WordSequence, context_variants
+from blocks.pii_name_words import fold
 from blocks.pii_spans import Finding
 
 __all__ = ["ContextMatcher"]
@@ -79,7 +80,11 @@ class ContextMatcher:
 
     def _find_sequences(self, text: str) -> list[Finding]:
         words = [(m.start(), m.end(), m.group()) for m in WORD.finditer(text)]
-        folded = [w[2].casefold() for w in words]
+        lowered = text.casefold()
+        if len(lowered) == len(text) and lowered.isascii():  # the usual case: slice words out of one casefold
+            folded = [lowered[s:e] for s, e, _ in words]
+        else:
+            folded = [fold(w[2]) for w in words]
         found: list[Finding] = []
         skip_until = 0
         for i, word in enumerate(folded):

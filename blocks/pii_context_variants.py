@@ -27,8 +27,16 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from blocks.pii_name_words import (
+    COMMON_WORD_NAMES,
+    NAME_PART_STOPWORDS,
+    NON_NAME_WORDS,
+    fold,
+    names_in_addresses,
+)
+
 __all__ = [
-    "COMMON_WORD_NAMES",
+    "COMMON_WORD_NAMES",  # re-exported from pii_name_words
     "NAME_PART_STOPWORDS",
     "NON_NAME_WORDS",
     "WORD",
@@ -38,40 +46,8 @@ __all__ = [
     "context_variants",
 ]
 
-#: Words that make no person, company or place on their own: function words,
-#: titles, name particles, roles and support vocabulary. A context value made
-#: only of these ("HPE Support", "Customer Service") is not treated as PII.
-NON_NAME_WORDS: frozenset[str] = frozenset(
-    """
-    a an the and or of to in on at by for from with as is it be no not so up
-    we us our you your he she they me my mr mrs ms miss dr prof sir jr sr ii iii
-    de da di du la le van von der den del della dos das
-    hpe hp support team service services desk center centre help admin
-    administrator user customer client partner engineer field onsite tech
-    technical manager operations ops sales info contact noreply reply system
-    systems global group solutions international it network unknown none null
-    na test
-    """.split()
-)
-
-#: First or last names that are also everyday words of support texts: removed
-#: as part of a full name ("Mark Power"), never on their own ("mark the power
-#: supply").
-COMMON_WORD_NAMES: frozenset[str] = frozenset(
-    """
-    case will may mark bill grant chase page price power port drive disk memory
-    fan board card slot rack bay box array smart link boot switch cable storage
-    server hall king long little young stone wood read reading cook baker
-    hunter rose hope joy summer miles lane dean gene drew frank june april
-    august monday friday sunday new old call message email mail phone mobile
-    office home work order
-    """.split()
-)
-
-#: Name parts never removed on their own.
-NAME_PART_STOPWORDS: frozenset[str] = NON_NAME_WORDS | COMMON_WORD_NAMES
-
 _TITLES = frozenset("mr mrs ms miss dr prof sir".split())
+_PARTICLES = frozenset("de da di du la le van von der den del della dos das of the and".split())
 _ROLE_LOCAL_PARTS = NAME_PART_STOPWORDS | frozenset(
     "postmaster mailer-daemon no-reply donotreply do-not-reply notifications "
     "notification alerts helpdesk servicedesk hostmaster webmaster".split()
@@ -83,7 +59,7 @@ _LEGAL_SUFFIXES = frozenset(
     """.split()
 )
 _STREET_WORDS: tuple[frozenset[str], ...] = tuple(
-    frozenset(group.split())
+    frozenset(fold(word) for word in group.split())
     for group in (
         "street st str strasse straße",
         "avenue ave av",
@@ -170,11 +146,11 @@ def context_variants(context: Mapping[str, Sequence[str | None] | None]) -> Cont
 
 
 def _fold(tokens: Sequence[str]) -> tuple[str, ...]:
-    return tuple(t.casefold() for t in tokens)
+    return tuple(fold(t) for t in tokens)
 
 
 def _stopwords_only(tokens: Sequence[str]) -> bool:
-    return all(t.casefold() in NON_NAME_WORDS or t.isdigit() for t in tokens)
+    return all(fold(t) in NON_NAME_WORDS or t.isdigit() for t in tokens)
 
 
 def _name_variants(value: str, emails: dict[str, str]) -> list[WordSequence]:
@@ -185,7 +161,7 @@ def _name_variants(value: str, emails: dict[str, str]) -> list[WordSequence]:
         tokens = WORD.findall(first) + WORD.findall(last)
     else:
         tokens = WORD.findall(value)
-    tokens = [t for t in tokens if t.casefold() not in _TITLES]
+    tokens = [t for t in tokens if fold(t) not in _TITLES]
     if not tokens or _stopwords_only(tokens) or sum(len(t) for t in tokens) < 2:
         return []
     words = _fold(tokens)
@@ -222,6 +198,8 @@ def _email_variants(value: str, emails: dict[str, str]) -> list[WordSequence]:
             gaps = tuple(g for g in re.split(r"[^\W_]+", local)[1:-1])
             if local.startswith(tokens[0]) and local.endswith(tokens[-1]):  # a user name: the person
                 found.append(WordSequence(_fold(tokens), "PERSON", key, gaps=gaps))
+        for name in names_in_addresses([address]):  # "amelie.dubois@..." -> "Amélie Dubois", "Dubois"...
+            found += _name_variants(name, emails)
     rest = _EMAIL_IN_VALUE.sub(" ", value)
     if WORD.search(rest):  # "John Smith <john@x.com>": the display name too
         found += _name_variants(rest.strip(), emails)
@@ -245,28 +223,30 @@ def _company_variants(value: str) -> list[WordSequence]:
     while len(core) > 1 and core[-1].casefold() in _LEGAL_SUFFIXES:
         core.pop()
     key = "ORGANIZATION:" + " ".join(_fold(core))
-    words = _fold(core)
     variants = [_fold(tokens)]
     if core != tokens and any(t.casefold() not in NAME_PART_STOPWORDS for t in core) and sum(map(len, core)) >= 3:
-        variants.append(words)
+        variants.append(_fold(core))
+    if _distinctive(core[0]):
+        variants.append((fold(core[0]),))
     # Short forms people write: the leading words ("Granite State" of "Granite
     # State Insurance"), first and last word ("Malabar Bank" of "Malabar
     # Cooperative Bank"), leading words plus initials of the rest ("Blue Ridge
-    # CU", "Lakeview USD"). A single leading word only when it is distinctive.
-    for k in range(1, len(words)):
-        head = words[:k]
-        if k > 1 or _distinctive(core[0]):
-            variants.append(head)
-        if len(words) - k >= 2:
-            variants.append((*head, "".join(w[0] for w in words[k:])))
-    if len(words) >= 3:
-        variants.append((words[0], words[-1]))
+    # CU", "Lakeview USD"), initials plus the rest ("CH Vauclair" of "Centre
+    # Hospitalier de Vauclair"). A single leading word only when it is distinctive.
+    for words in dict.fromkeys((_fold(core), tuple(w for w in _fold(core) if w not in _PARTICLES))):
+        for k in range(2, len(words)):
+            variants.append(words[:k])
+            variants.append(("".join(w[0] for w in words[:k]), *words[k:]))
+        for k in range(1, len(words) - 1):
+            variants.append((*words[:k], "".join(w[0] for w in words[k:])))
+        if len(words) >= 3:
+            variants.append((words[0], words[-1]))
     return [WordSequence(v, "ORGANIZATION", key) for v in dict.fromkeys(variants)]
 
 
 def _distinctive(word: str) -> bool:
     """A company's first word that can stand for it alone ("Contoso", not "Blue" or "Global")."""
-    return len(word) >= 5 and not word.isdigit() and word.casefold() not in NAME_PART_STOPWORDS
+    return len(word) >= 5 and not word.isdigit() and fold(word) not in NAME_PART_STOPWORDS
 
 
 def _address_variants(value: str) -> list[WordSequence]:
@@ -291,23 +271,22 @@ def _street_abbreviations(tokens: Sequence[str], words: tuple[Word, ...]) -> lis
     variants: list[tuple[Word, ...]] = []
     letters = [i for i, t in enumerate(tokens) if t.isalpha()]
     if len(letters) >= 3 and all(tokens[i][0].isupper() for i in letters):
-        acronym = "".join(tokens[i][0].casefold() for i in letters)
+        acronym = "".join(fold(tokens[i][0]) for i in letters)
         variants.append(tuple(w for i, w in enumerate(words) if i not in letters) + (acronym,))
     spelled = [i for i, t in enumerate(tokens) if 2 <= len(t) <= 3 and t.isalpha() and t.isupper()]
     if spelled:
         variants.append(tuple(
-            part for i, w in enumerate(words) for part in ((*tokens[i].casefold(),) if i in spelled else (w,))
+            part for i, w in enumerate(words) for part in ((*fold(tokens[i]),) if i in spelled else (w,))
         ))
     return variants
 
 
 def _street_word(token: str) -> Word:
-    folded = token.casefold()
+    folded = fold(token)
     for group in _STREET_WORDS:
         if folded in group:
             return group
-    for suffix in ("straße", "strasse"):  # "Friedrichstraße" is also written "Friedrichstr."
-        if folded.endswith(suffix) and len(folded) > len(suffix):
-            stem = folded[: -len(suffix)]
-            return frozenset({stem + "straße", stem + "strasse", stem + "str"})
+    if folded.endswith("strasse") and len(folded) > 7:  # "Friedrichstraße" is also written "Friedrichstr."
+        stem = folded[:-7]
+        return frozenset({stem + "strasse", stem + "str"})
     return folded

@@ -41,19 +41,25 @@ DEFAULT_KEEP_PATTERNS: tuple[str, ...] = (
     # Numeric codes after a code word (error 218004, POST code 1719, event 42),
     # unless the number is only the first group of a longer one (a phone).
     r"(?i)\b(?:error|code|event|post|iml|alert)s?\b[\s:#=-]{0,3}(?P<keep>\d{2,8})\b(?![\s\-./]?\d)",
-    # Stand-alone numbers of 4-6 digits that are not a group of a longer number.
-    r"\d(?<![\w+(]\d)(?<!\d[\s\-./]\d)\d{3,5}\b(?![\s\-./]?\d)",
+    # Stand-alone numbers of 4-6 digits that are not a group of a longer number
+    # (nor of an IPv6 address such as 2001:db8::7334).
+    r"\d(?<![\w+(:]\d)(?<!\d[\s\-./]\d)\d{3,5}\b(?![\s\-./]?\d)(?!:[0-9A-Fa-f])",
     # Firmware versions: 2-3 dotted parts, first part of 1-2 digits (2.78.10).
     r"\d(?<![\d.]\d)\d?(?:\.\d{1,3}){1,2}(?!\.?\d)",
     # Versions after a version word, up to 4 parts (v2.78.10, BIOS 1.2.3.4).
     r"[VvFfBbRrSsIi](?<!\w[VvFfBbRrSsIi])"
     r"(?i:(?<=v)(?:er(?:sion)?)?|(?<=f)(?:irmware|w)|(?<=b)ios|(?<=r)om|(?<=s)pp|(?<=i)lo\s?\d?)"
     r"[\s:.]{0,2}(?P<keep>\d+(?:\.\d+){1,3})\b",
-    # Versions after an OS or firmware label, also with "is at"/"to" between
-    # (NimbleOS 6.1.2.200, "ArubaOS is at 8.10.0.12", "updated SPP to 2024.04.00.00"):
-    # four dotted parts would otherwise read as an IP address.
-    r"(?i)\b(?:[a-z]*os|firmware|fw|version|ver|release|build|rom|bios|spp|ilo\s?\d?|patch|update[sd]?|upgraded?)"
-    r"(?:\s+(?:is|was|at|to|from|now|on|version))*[\s:]{1,3}(?P<keep>\d+(?:\.\d+){1,3})\b(?!\.\d)",
+    # Four-part versions after an OS or firmware label, also with "is at"/"to"
+    # between (NimbleOS 6.1.2.200, "ArubaOS is at 8.10.0.12", "updated SPP to
+    # 2024.04.00.00"), which would otherwise read as IP addresses. It starts at
+    # the digit and checks the label with fixed-width look-behinds (fast).
+    r"\d(?<![\w.]\d)(?:(?<=[A-Za-z]OS \d)|(?<=[A-Za-z]OS: \d)|(?<=OS is at \d)|(?<=OS at \d)|(?<=OS to \d)"
+    r"|(?<=(?i:ware) \d)|(?<=(?i:ware:) \d)|(?<=(?i:sion) \d)|(?<=(?i: ver) \d)|(?<=(?i: fw) \d)"
+    r"|(?<=(?i: rom) \d)|(?<=(?i:bios) \d)|(?<=(?i: spp) \d)|(?<=(?i:ease) \d)|(?<=(?i:uild) \d)"
+    r"|(?<=(?i:ware is at) \d)|(?<=(?i:ware at) \d)|(?<=(?i:ated to) \d)|(?<=(?i:aded to) \d)"
+    r"|(?<=(?i:date to) \d)|(?<=(?i:rade to) \d)|(?<=(?i:spp to) \d)"
+    r"|(?<=(?i:spp at) \d)|(?<=(?i:spp is at) \d)|(?<=(?i:spp:) \d))\d{0,3}(?:\.\d{1,4}){3}(?![\w.]*\d)",
     # Case numbers: 10 digits starting 500 (5000123456).
     r"5(?<!\d5)00\d{7}(?!\d)",
     # Work-order numbers (WO-00012345).

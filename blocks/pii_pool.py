@@ -4,9 +4,15 @@ PII removal is pure CPU work in Python, so one process uses one core. A
 large batch is cut into slices that worker processes handle in order; each
 worker builds its own redactor from the parent's configuration (with
 ``workers=1``, so it never starts a pool of its own) and its own presidio
-analyzer on first use. Workers start with ``spawn`` by default: safe in a
-process that already runs threads (Prefect's task runner, DuckDB), at the
-cost of a fresh interpreter per worker (~2-3 s, once per pool).
+analyzer on first use.
+
+Workers start with ``forkserver`` by default: a fresh, single-threaded
+server process imports the redactor once and forks the workers from itself.
+That is safe in a process that already runs threads (Prefect's task runner,
+DuckDB), unlike ``fork``, and only the server pays the import time (~5 s of
+CPU), once per process, not every worker of every pool as with ``spawn``.
+As with ``spawn``, workers import the caller's ``__main__``: a script that
+redacts large batches needs the usual ``if __name__ == "__main__":`` guard.
 
 Only configuration and Arrow batches cross the process boundary, never a
 live analyzer. A worker's error reaches the caller as a
@@ -32,6 +38,9 @@ __all__ = ["RedactorPool", "slice_batch"]
 
 logger = logging.getLogger(__name__)
 
+#: Imported by the fork server before it forks workers.
+_PRELOAD = "blocks.presidio_redactor"
+
 #: The redactor of a worker process, built by ``_start_worker``. Only ever set
 #: inside pool workers; the parent process keeps its state on the block.
 _worker_redactor: Any = None
@@ -49,14 +58,17 @@ def _call_worker(method: str, batch: pa.RecordBatch) -> Any:
 
 
 def slice_batch(batch: pa.RecordBatch, parts: int) -> list[pa.RecordBatch]:
-    """``batch`` cut into at most ``parts`` contiguous slices of near-equal size."""
+    """``batch`` cut into at most ``parts`` contiguous slices of near-equal size.
+
+    Each slice is compacted: a plain slice pickles the whole batch's buffers.
+    """
     rows = batch.num_rows
     parts = max(1, min(parts, rows))
     size, extra = divmod(rows, parts)
     slices, offset = [], 0
     for index in range(parts):
         length = size + (1 if index < extra else 0)
-        slices.append(batch.slice(offset, length))
+        slices.append(pa.concat_batches([batch.slice(offset, length)]))
         offset += length
     return slices
 
@@ -64,7 +76,7 @@ def slice_batch(batch: pa.RecordBatch, parts: int) -> list[pa.RecordBatch]:
 class RedactorPool:
     """Worker processes, each holding a copy of one redactor configuration."""
 
-    def __init__(self, class_path: str, config: dict, workers: int, start_method: str = "spawn") -> None:
+    def __init__(self, class_path: str, config: dict, workers: int, start_method: str = "forkserver") -> None:
         self._class_path = class_path
         self._config = dict(config, workers=1)
         self._workers = workers
@@ -76,12 +88,22 @@ class RedactorPool:
     def workers(self) -> int:
         return self._workers
 
+    @property
+    def config(self) -> dict:
+        """The configuration the workers build their redactor from."""
+        return self._config
+
     def _pool(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._executor is None:
+                context = multiprocessing.get_context(self._start_method)
+                if self._start_method == "forkserver":
+                    # The server imports presidio once; workers fork from it ready to go.
+                    # (Takes effect when this process starts its fork server, i.e. the first time.)
+                    context.set_forkserver_preload([_PRELOAD, self._class_path.split(":")[0]])
                 self._executor = ProcessPoolExecutor(
                     max_workers=self._workers,
-                    mp_context=multiprocessing.get_context(self._start_method),
+                    mp_context=context,
                     initializer=_start_worker,
                     initargs=(self._class_path, self._config),
                 )

@@ -72,7 +72,7 @@ def _union(a: Finding, b: Finding) -> Finding:
         entity=label.entity,
         key=label.key,
         from_context=a.from_context or b.from_context,
-        rule=label.rule or a.rule or b.rule,
+        rule=label.rule,
     )
 
 

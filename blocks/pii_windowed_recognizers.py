@@ -77,9 +77,19 @@ class _TokenWindows:
 
 
 class WindowedEmailRecognizer(_TokenWindows, EmailRecognizer):
-    """presidio's e-mail recognizer, on the tokens that hold an ``@``."""
+    """presidio's e-mail recognizer, on the tokens that hold an ``@``.
+
+    Any domain counts, not only public suffixes: "jdoe@corp.lan" and
+    "admin@host.local" are people's addresses too (presidio's check against
+    the public suffix list drops them). The domain's last label must be
+    letters, so "v1.2@3.4" is not an address.
+    """
 
     _ANCHORS = (re.compile("@"),)
+    _LAST_LABEL = re.compile(r"\.[^\W\d_]{2,24}$")
+
+    def validate_result(self, pattern_text: str) -> bool:  # noqa: D102
+        return self._LAST_LABEL.search(pattern_text) is not None
 
 
 class WindowedIpRecognizer(_TokenWindows, IpRecognizer):
@@ -104,8 +114,9 @@ class WindowedPhoneRecognizer(PhoneRecognizer):
     * runs wholly inside a settled span (protected, or a context value).
 
     A run starting with ``+`` is matched for one region only (the number
-    carries its country code); other regions are tried only while some
-    digits of the run are unmatched; repeated runs come from a cache.
+    carries its country code), and is a phone number even when
+    libphonenumber finds no valid number in it; other regions are tried only
+    while some digits of the run are unmatched; repeated runs come from a cache.
     """
 
     _WINDOW = re.compile(r"\+?\(?\d[\d \t\u00a0.\-/()]*\d\)?")
@@ -117,6 +128,9 @@ class WindowedPhoneRecognizer(PhoneRecognizer):
         r"|(?:0?[1-9]|[12]\d|3[01])[./-](?:0?[1-9]|[12]\d|3[01])[./-](?:(?:19|20)\d\d|\d\d))(?![./-]?\d)"
     )
     _SSN = re.compile(r"\d{3}-\d{2}-\d{4}")
+    #: "+", a country code and 8-14 more digits: a phone number even when
+    #: libphonenumber's metadata rejects it (a new or fictitious range).
+    _INTERNATIONAL = re.compile(r"\(?\+\d{1,3}\)?(?:[ \t\u00a0.\-/()]{0,3}\d){8,14}\)?")
     _CARD = re.compile(r"\d{4}(?:[ \-]?\d{1,4}){2,4}")
 
     def __init__(
@@ -153,8 +167,11 @@ class WindowedPhoneRecognizer(PhoneRecognizer):
             chunk = self._DATE.sub(lambda m: " " * len(m.group()), text[lo : min(len(text), end + 1)])
             if sum(ch.isdigit() for ch in chunk) < self._min_digits:
                 continue
-            for match_start, match_end, region in self._matches(chunk):
+            matches = self._matches(chunk)
+            for match_start, match_end, region in matches:
                 results.append(self._result(lo + match_start, lo + match_end, region))
+            if not matches and self._INTERNATIONAL.fullmatch(run):
+                results.append(self._result(start, end, "international"))
         return EntityRecognizer.remove_duplicates(results)
 
     def _match_chunk(self, chunk: str) -> tuple[tuple[int, int, str], ...]:

@@ -26,36 +26,31 @@ for the leak scanner and the evaluation.
 from __future__ import annotations
 
 import os
+import re
 
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")  # before presidio: no download
 
-import functools  # noqa: E402
 import logging  # noqa: E402
 import threading  # noqa: E402
-from collections import OrderedDict  # noqa: E402
 from collections.abc import Callable, Sequence  # noqa: E402
 from concurrent.futures.process import BrokenProcessPool  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from typing import TYPE_CHECKING, Any, Literal  # noqa: E402
+from typing import Any, Literal  # noqa: E402
 
 import phonenumbers  # noqa: E402
 import pyarrow as pa  # noqa: E402
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator  # noqa: E402
 
 from blocks.errors import PiiRedactionError  # noqa: E402
-from blocks.pii_case_text import CaseText, check_context_type, check_text_type  # noqa: E402
+from blocks.pii_case_search import CaseSearch, MatcherCache  # noqa: E402
+from blocks.pii_case_text import BatchColumns, CaseText, check_batch  # noqa: E402
 from blocks.pii_context_matcher import ContextMatcher  # noqa: E402
 from blocks.pii_keep_list import DEFAULT_KEEP_PATTERNS, KeepList, compile_keep_patterns  # noqa: E402
-from blocks.pii_operators import Replacer, normalise_value  # noqa: E402
+from blocks.pii_operators import Replacer  # noqa: E402
 from blocks.pii_pool import RedactorPool  # noqa: E402
 from blocks.pii_redactor import PII_COUNTS_SCHEMA, PII_SPANS_SCHEMA, PiiRedactor  # noqa: E402
-from blocks.pii_spans import Finding, cut, merge_spans, resolve, rewrite  # noqa: E402
+from blocks.pii_spans import Finding, cut, rewrite  # noqa: E402
 from blocks.pii_table_rules import DEFAULT_TABLE_RULES, TableRule, TableRules  # noqa: E402
 from schemas.context import CONTEXT_COLUMNS  # noqa: E402
-from schemas.fields import FREE_TEXT_PROPERTIES  # noqa: E402
-
-if TYPE_CHECKING:
-    from blocks.pii_recognizers import PiiAnalyzer
 
 __all__ = [
     "DEFAULT_ENTITIES",
@@ -65,17 +60,14 @@ __all__ = [
     "PresidioRedactor",
 ]
 
+#: Replacement tokens the operators write (``<PERSON>``, ``<PERSON_3f2a>``) with separators between them.
+_ONLY_PLACEHOLDERS = re.compile(r"[\s,.;:()\-]*(?:<[A-Z_]+(?:_[0-9a-f]{4})?>[\s,.;:()\-]*)+")
+
 logger = logging.getLogger(__name__)
 
 #: Detected without context. PERSON needs ``spacy_model``; it is skipped otherwise.
 DEFAULT_ENTITIES: tuple[str, ...] = (
-    "EMAIL_ADDRESS",
-    "PHONE_NUMBER",
-    "CREDIT_CARD",
-    "IBAN_CODE",
-    "US_SSN",
-    "IP_ADDRESS",
-    "PERSON",
+    "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "IP_ADDRESS", "PERSON",
 )
 
 #: presidio's default phone regions without CA (it shares the US numbering plan).
@@ -84,40 +76,11 @@ DEFAULT_PHONE_REGIONS: tuple[str, ...] = ("US", "GB", "DE", "FR", "IL", "IN", "B
 #: Entities with a recognizer (``pii_recognizers.PATTERN_ENTITIES + NER_ENTITIES``,
 #: repeated here so that configuring the block does not import presidio).
 KNOWN_ENTITIES: tuple[str, ...] = (
-    "EMAIL_ADDRESS",
-    "PHONE_NUMBER",
-    "CREDIT_CARD",
-    "IBAN_CODE",
-    "US_SSN",
-    "IP_ADDRESS",
-    "URL",
-    "PERSON",
-    "LOCATION",
-    "ORGANIZATION",
-    "NRP",
+    "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "IP_ADDRESS", "URL",
+    "PERSON", "LOCATION", "ORGANIZATION", "NRP",
 )
 
-_MATCHER_CACHE_SIZE = 4096
-_FREE_TEXT = frozenset(FREE_TEXT_PROPERTIES)
 _CONTEXT = frozenset(CONTEXT_COLUMNS)
-
-
-@dataclass(frozen=True)
-class _Tools:
-    """What one configuration needs to search a case: built once, reused."""
-
-    analyzer: PiiAnalyzer
-    keep: KeepList
-    rules: TableRules
-
-
-@dataclass
-class _Prepared:
-    """A validated batch, as Python lists per column."""
-
-    case_ids: list
-    texts: dict[str, list]
-    contexts: dict[str, list]
 
 
 class PresidioRedactor(PiiRedactor):
@@ -193,14 +156,17 @@ class PresidioRedactor(PiiRedactor):
         ge=1,
         description="Batches with more cases than this are split across the worker processes.",
     )
-    pool_start_method: Literal["spawn", "forkserver", "fork"] = Field(
-        default="spawn",
-        description="How worker processes start; 'spawn' is safe in processes that already run threads.",
+    pool_start_method: Literal["forkserver", "spawn", "fork"] = Field(
+        default="forkserver",
+        description=(
+            "How worker processes start: 'forkserver' (safe with threads, imports presidio once per process), "
+            "'spawn' (a fresh interpreter per worker) or 'fork' (fastest; unsafe if the process runs threads)."
+        ),
     )
 
     _tools: Any = PrivateAttr(default=None)
     _tools_config: Any = PrivateAttr(default=None)
-    _matchers: Any = PrivateAttr(default_factory=OrderedDict)
+    _matchers: Any = PrivateAttr(default_factory=MatcherCache)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
     _pool: Any = PrivateAttr(default=None)
     _pool_disabled: bool = PrivateAttr(default=False)
@@ -239,10 +205,11 @@ class PresidioRedactor(PiiRedactor):
 
     def redact(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """Redact one batch; never raises with PII in the message."""
-        prepared = self._prepare(batch)
+        check_batch(batch.schema)
         parts = self._pooled("redact", batch)
         if parts is not None:
             return pa.concat_batches(parts)
+        prepared = BatchColumns.of(batch)
         tools = self._get_tools()
         replacer = Replacer(self.operator, self._key_bytes())
         texts = prepared.texts
@@ -274,13 +241,16 @@ class PresidioRedactor(PiiRedactor):
         list index (null for case fields), start and end within that value,
         entity type and source (``context``, ``rule`` or ``detector``).
         """
-        prepared = self._prepare(batch)
+        check_batch(batch.schema)
         parts = self._pooled("find_spans", batch)
         if parts is not None:
             return pa.concat_tables(parts)
+        prepared = BatchColumns.of(batch)
         rows: dict[str, list] = {name: [] for name in PII_SPANS_SCHEMA.names}
 
         def one(row: int, case: CaseText, findings: list[Finding], case_key: str) -> int:
+            # text that is nothing but our own placeholders was redacted already: not a finding
+            findings = [f for f in findings if not _ONLY_PLACEHOLDERS.fullmatch(case.text[f.start:f.end])]
             for segment, start, end, finding in cut(case.bounds, findings):
                 name, index = case.slots[segment]
                 source = "context" if finding.from_context else "rule" if finding.rule else "detector"
@@ -306,7 +276,7 @@ class PresidioRedactor(PiiRedactor):
             return PII_COUNTS_SCHEMA.empty_table()
         counts = spans.group_by(["case_id", "entity_type", "source"]).aggregate([("start", "count")])
         counts = counts.rename_columns({"start_count": "count"}).select(PII_COUNTS_SCHEMA.names)
-        return counts.cast(PII_COUNTS_SCHEMA).sort_by([("case_id", "ascending"), ("entity_type", "ascending")])
+        return counts.cast(PII_COUNTS_SCHEMA).sort_by([(c, "ascending") for c in ("case_id", "entity_type", "source")])
 
     def close(self) -> None:
         """Stop the worker processes, if any; they start again when needed."""
@@ -323,25 +293,8 @@ class PresidioRedactor(PiiRedactor):
 
     # --- internals ------------------------------------------------------------------
 
-    def _prepare(self, batch: pa.RecordBatch) -> _Prepared:
-        """Check the batch's columns and turn them into lists (errors name columns, never values)."""
-        schema = batch.schema
-        if "case_id" not in schema.names:
-            raise PiiRedactionError(f"batch has no column 'case_id' (expected string case ids; got {schema.names})")
-        text_columns = [name for name in schema.names if name in _FREE_TEXT]
-        for name in text_columns:
-            check_text_type(name, schema.field(name).type)
-        context_columns = [name for name in schema.names if name in _CONTEXT]
-        for name in context_columns:
-            check_context_type(name, schema.field(name).type)
-        return _Prepared(
-            case_ids=batch.column("case_id").to_pylist(),
-            texts={name: batch.column(name).to_pylist() for name in text_columns},
-            contexts={name: batch.column(name).to_pylist() for name in context_columns},
-        )
-
     def _each_case(
-        self, prepared: _Prepared, tools: _Tools, handle: Callable[[int, CaseText, list[Finding], str], int]
+        self, prepared: BatchColumns, tools: CaseSearch, handle: Callable[[int, CaseText, list[Finding], str], int]
     ) -> list[int]:
         """Find each case's PII and pass it to ``handle``; collect its counts.
 
@@ -357,7 +310,7 @@ class PresidioRedactor(PiiRedactor):
                     counts.append(0)
                     continue
                 context = {name: values[row] for name, values in prepared.contexts.items()}
-                findings = self._case_findings(case, self._matcher(context), tools)
+                findings = tools.findings(case, self._matcher(context))
                 case_key = "" if case_id is None else str(case_id)
                 counts.append(handle(row, case, findings, case_key) if findings else 0)
             except Exception as exc:  # never chain: the cause may quote the text
@@ -366,29 +319,20 @@ class PresidioRedactor(PiiRedactor):
                 ) from None
         return counts
 
-    @staticmethod
-    def _case_findings(case: CaseText, matcher: ContextMatcher, tools: _Tools) -> list[Finding]:
-        """Sorted, non-overlapping findings of one case (steps 1-4 of the module docstring)."""
-        text = case.text
-        sure = matcher.find(text) + tools.rules.find(text, case.bounds, case.tables)
-        protected = functools.cache(lambda: tools.keep.spans(text))
-        settled = functools.cache(lambda: merge_spans([*protected(), *((h.start, h.end) for h in sure)]))
-        detections = [
-            Finding(r.start, r.end, r.entity_type, normalise_value(r.entity_type, text[r.start : r.end]))
-            for r in tools.analyzer.analyze(text, settled)
-        ]
-        return resolve(sure, detections, protected() if detections else [])
-
     def _pooled(self, method: str, batch: pa.RecordBatch) -> list | None:
         """``method`` over slices of ``batch`` in the worker processes, or None to run here."""
         workers = self.workers or os.cpu_count() or 1
         if workers < 2 or batch.num_rows <= self.pool_min_cases or self._pool_disabled:
             return None
+        config = self.model_dump()
         with self._lock:
-            if self._pool is None:
+            stale, pool = None, self._pool
+            if pool is None or pool.workers != workers or pool.config != dict(config, workers=1):  # settings changed
                 class_path = f"{type(self).__module__}:{type(self).__qualname__}"
-                self._pool = RedactorPool(class_path, self.model_dump(), workers, self.pool_start_method)
-            pool = self._pool
+                stale, pool = pool, RedactorPool(class_path, config, workers, self.pool_start_method)
+                self._pool = pool
+        if stale is not None:
+            stale.close()
         try:
             return pool.map(method, batch)
         except BrokenProcessPool:
@@ -402,22 +346,10 @@ class PresidioRedactor(PiiRedactor):
             return None
 
     def _matcher(self, context: dict[str, Sequence[str | None] | None]) -> ContextMatcher:
-        """The case's context matcher, cached: cases often share their people."""
-        key = tuple((name, tuple(values or ())) for name, values in sorted(context.items()))
-        cache: OrderedDict = self._matchers
-        with self._lock:
-            matcher = cache.get(key)
-            if matcher is not None:
-                cache.move_to_end(key)
-                return matcher
-        matcher = ContextMatcher.from_context(context)
-        with self._lock:
-            cache[key] = matcher
-            if len(cache) > _MATCHER_CACHE_SIZE:
-                cache.popitem(last=False)
-        return matcher
+        """The case's context matcher (cached: cases often share their people)."""
+        return self._matchers.get(context)
 
-    def _get_tools(self) -> _Tools:
+    def _get_tools(self) -> CaseSearch:
         """Build presidio, keep-list and rules once per instance (again only if settings change)."""
         config = (
             tuple(self.entities), self.score_threshold, self.spacy_model, tuple(self.phone_regions),
@@ -436,7 +368,7 @@ class PresidioRedactor(PiiRedactor):
                     )
                 except (ValueError, OSError) as exc:  # configuration only: no text involved
                     raise PiiRedactionError(f"cannot build the presidio analyzer: {exc}") from exc
-                self._tools = _Tools(analyzer, KeepList(self.keep_patterns), TableRules(self.table_rules))
+                self._tools = CaseSearch(analyzer, KeepList(self.keep_patterns), TableRules(self.table_rules))
                 self._tools_config = config
             return self._tools
 

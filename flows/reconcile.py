@@ -23,6 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 from prefect import flow
 
 from blocks.alert_ledger import AlertLedger
@@ -31,9 +32,13 @@ from flows.config import PipelineBlocks, load_blocks
 from flows.lineage_recording import now_utc
 from flows.run_state import open_work_db
 from stages.errors import RunLocked
-from stages.extract import register_checked_views
+from stages.extract import extract_window, register_checked_views
 from stages.reconcile import Discrepancy, compare_counts, staging_counts
+from schemas.context import CONTEXT_COLUMNS
+from schemas.settings import DateWindow
+from stages.compose import compose_cases
 from stages.deep_checks import content_integrity, reservoir_sample, vector_dimensions
+from stages.leak_scan import scan_for_leaks
 from stages.reconcile_diff import DiffReport, diff_store_against_lineage, found_ids
 
 __all__ = ["case_reconciliation", "reconcile"]
@@ -93,8 +98,18 @@ def _repair(con, blocks: PipelineBlocks, store, diff: DiffReport, stuck: list[st
     return done
 
 
-def _deep(con, blocks: PipelineBlocks, store, sample_size: int | None) -> dict:
-    """Content integrity and vector dimensions of a sample (``None``: every object)."""
+def _sample_context(con, blocks: PipelineBlocks, present: set[str], ids: list[str]) -> pa.Table:
+    """The staging PII context lists of the sampled cases, composed exactly as the pipeline does."""
+    work = blocks.home / "reconcile" / "deep"
+    window = DateWindow(start=blocks.settings.initial_start, end=now_utc())
+    extract_window(con, present, window, work / "extract", case_ids=ids)
+    compose_cases(con, work / "extract", work / "compose.parquet", task_types=tuple(blocks.settings.task_types),
+                  max_text_chars=blocks.settings.max_text_chars)
+    return pq.read_table(work / "compose.parquet", columns=["case_id", *CONTEXT_COLUMNS])
+
+
+def _deep(con, blocks: PipelineBlocks, store, sample_size: int | None, present: set[str]) -> dict:
+    """Content integrity, vector dimensions and a PII leak scan of a sample (``None``: every object)."""
     ids = reservoir_sample(store.iter_checksums(), sample_size)
     stored, lengths, state = [], [], []
     for lo in range(0, len(ids), 5_000):
@@ -106,10 +121,15 @@ def _deep(con, blocks: PipelineBlocks, store, sample_size: int | None) -> dict:
     if blocks.fallback is not None:
         sizes["fallback"] = blocks.fallback.vector_size
     if not ids:
-        return {"integrity": {"sampled": 0, "corrupted": 0, "corruption_rate": 0.0}, "dimensions": {"errors": 0}}
+        return {"integrity": {"sampled": 0, "corrupted": 0, "corruption_rate": 0.0}, "dimensions": {"errors": 0},
+                "pii": {"scanned": 0, "leaks": 0, "context_leaks": 0, "case_ids": []}}
     integrity = content_integrity(con, pa.concat_tables(stored), pa.concat_tables(state))
     dims = vector_dimensions(pa.concat_tables(lengths), sizes)
-    return {"integrity": integrity.as_dict(), "dimensions": dims.as_dict()}
+    leaks = scan_for_leaks(store, _sample_context(con, blocks, present, ids), redactor=blocks.redactor, case_ids=ids)
+    pii = {"scanned": leaks.scanned, "leaks": leaks.leaks, "context_leaks": leaks.context_leaks,
+           "by_entity": leaks.by_entity, "context_by_entity": leaks.context_by_entity,
+           "case_ids": list(leaks.case_ids)[:100]}
+    return {"integrity": integrity.as_dict(), "dimensions": dims.as_dict(), "pii": pii}
 
 
 def reconcile(
@@ -147,7 +167,7 @@ def reconcile(
                 diff_report = _diff(con, blocks, store)
                 stuck = [i for ids in lineage.iter_record_ids(_STUCK_STATUSES, updated_before=started - stuck_after)
                          for i in ids]
-            deep_result = _deep(con, blocks, store, sample_size) if deep else None
+            deep_result = _deep(con, blocks, store, sample_size, present) if deep else None
             report = compare_counts(source, lineage.stage_status_counts(), store.count(),
                                     completion_threshold=completion_threshold, gap_critical=gap_critical)
     finally:
@@ -175,6 +195,14 @@ def reconcile(
                 "content_corruption", "high", corruption_threshold, integrity["corruption_rate"], integrity["corrupted"],
                 f"{integrity['corrupted']} of {integrity['sampled']} sampled objects differ from staging or lineage "
                 f"({integrity['by_field']}), e.g. {', '.join(integrity['sample_ids'][:5])}"))
+        pii = deep_result["pii"]
+        report.counts["pii_leaks"] = pii["leaks"]
+        report.counts["pii_leak_ids"] = pii["case_ids"]
+        if pii["leaks"]:
+            report.discrepancies.append(Discrepancy(
+                "pii_leakage", "critical", 0, pii["leaks"], pii["leaks"],
+                f"{pii['leaks']} personal-data findings ({pii['context_leaks']} of the cases' own context values) "
+                f"in {len(pii['case_ids'])} stored cases, e.g. {', '.join(pii['case_ids'][:5])}"))
         if dims["errors"]:
             report.discrepancies.append(Discrepancy(
                 "embedding_dimension_error", "high", 0, dims["errors"], dims["errors"],

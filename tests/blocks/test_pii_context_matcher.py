@@ -59,3 +59,43 @@ def test_several_numbers_in_one_phone_value():
     """A phone value listing several numbers yields each of them."""
     text = "office 030 1234567, mobile 0171 7654321"
     assert found({"phones": ["+49 30 1234567 / +49 171 7654321"]}, text) == ["030 1234567", "0171 7654321"]
+
+
+def test_company_short_forms_people_write():
+    """A context company is also found as its leading words, initials plus rest, or first and last word."""
+    cases = {
+        "Blue Ridge Credit Union": "Blue Ridge CU",
+        "Lakeview Unified School District": "Lakeview USD",
+        "Centre Hospitalier de Vauclair": "CH Vauclair",
+        "Malabar Cooperative Bank": "Malabar Bank",
+        "Granite State Insurance Co.": "GRANITE STATE",
+        "Pinecrest Manufacturing LLC": "Pinecrest",
+    }
+    for company, short in cases.items():
+        assert found({"companies": [company]}, f"Escalated by {short} today") == [short], company
+
+
+def test_generic_first_word_of_a_company_is_not_enough():
+    """'Blue' alone (short, an everyday word) is not taken for 'Blue Ridge Credit Union'."""
+    assert found({"companies": ["Blue Ridge Credit Union"]}, "blue LED on the drive") == []
+
+
+def test_street_abbreviations():
+    """Streets are found in the abbreviated forms notes use: Wy, ORR, str., M.G. Rd, r., bd."""
+    cases = {
+        "244 Innovation Way": "244 Innovation Wy",
+        "402 Outer Ring Road": "402 ORR",
+        "Friedrichstraße 95": "Friedrichstr. 95",
+        "12 MG Road": "12 M.G. Rd",
+        "8 rue de Rivoli": "8 r. de Rivoli",
+        "3 boulevard Haussmann": "3 bd Haussmann",
+    }
+    for street, written in cases.items():
+        hits = found({"addresses": [street]}, f"Ship to {written} today")
+        assert hits and hits[0].rstrip(".") == written.rstrip("."), street
+
+
+def test_accents_and_names_spelled_by_a_context_address():
+    """A context address 'amelie.dubois@...' removes 'Dubois Amélie' and 'AMELIE' (accents ignored)."""
+    hits = found({"emails": ["amelie.dubois@cabinet-lumiere.fr"]}, "Le 4 nov., Dubois Amélie a écrit; AMELIE")
+    assert hits == ["Dubois Amélie", "AMELIE"]

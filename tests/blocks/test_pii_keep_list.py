@@ -65,3 +65,18 @@ def test_bad_pattern_is_named_by_index():
     """A keep pattern that does not compile is reported with its index."""
     with pytest.raises(ValueError, match=r"keep_patterns\[1\]"):
         KeepList(["ok", "[unclosed"])
+
+
+@pytest.mark.parametrize(
+    ("text", "token"),
+    [("NimbleOS 6.1.2.200 installed", "6.1.2.200"), ("ArubaOS is at 8.10.0.12.", "8.10.0.12"),
+     ("updated SPP to 2024.04.00.00", "2024.04.00.00"), ("Firmware: SPP at 2025.01.00.00", "2025.01.00.00")],
+)
+def test_four_part_versions_after_a_label_are_protected(keep, text, token):
+    """A dotted quad after an OS or firmware label is a version, not an IP address."""
+    assert token in protected(keep, text)
+
+
+def test_ipv6_groups_are_not_protected(keep):
+    """The digit groups of an IPv6 address are no stand-alone numbers: the address stays detectable."""
+    assert protected(keep, "iLO on 2001:db8:85a3::8a2e:370:7334 and host 10.20.30.40") == []

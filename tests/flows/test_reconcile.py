@@ -135,3 +135,20 @@ def test_deep_check_finds_corrupted_property_and_wrong_vector_size(loaded):
     found = _kinds(reconcile(blocks, deep=True, sample_size=None))
     assert found["content_corruption"]["gap"] == 1 and victim in found["content_corruption"]["detail"]
     assert found["embedding_dimension_error"]["gap"] == summary["loaded"]
+
+
+def test_deep_check_finds_a_planted_pii_leak_and_reports_no_value(loaded, generated):
+    """A context email planted in a stored object is a critical pii_leakage naming the case, not the value."""
+    blocks, _ = loaded
+    clean = reconcile(blocks, deep=True, sample_size=None)
+    assert clean["counts"]["pii_leaks"] == 0
+    con = duckdb.connect()
+    victim, email = con.execute(
+        f"""SELECT Id, ContactEmail FROM read_parquet('{generated}/case/*.parquet')
+            WHERE NOT IsDeleted AND ContactEmail IS NOT NULL ORDER BY Id LIMIT 1""").fetchall()[0]
+    _store_sql(blocks, "UPDATE case_vectorized SET close_comments = ? WHERE case_id = ?",
+               [f"Customer can be reached at {email}", victim])
+    result = reconcile(blocks, deep=True, sample_size=None)
+    leak = _kinds(result)["pii_leakage"]
+    assert leak["severity"] == "critical" and victim in result["counts"]["pii_leak_ids"]
+    assert email.lower() not in str(result).lower()
