@@ -11,13 +11,18 @@ process's baseline after imports.
 
 Usage::
 
-    python benchmarks/bench_compose.py --cases 10000 100000 1000000 [--out benchmarks/out]
+    python benchmarks/bench_compose.py --cases 10000 100000 [--replicated 200000 1000000]
+                                       [--memory-limit 1GB] [--out benchmarks/out]
 
 Staging is shared with ``bench_pipeline.py`` (``<out>/staging-<N>``) and the
 extract checkpoint is made once per size (``<out>/compose-<N>/extract``), in
-its own process; neither is timed. Generating 1M cases takes minutes: the
-generation time is printed so it can be judged, and a size is only run when
-asked for. The table is printed and written to ``<out>/compose-<date>.md``.
+its own process; neither is timed. Generating 1M cases takes far longer than
+the 5 minutes we allow a benchmark's set-up (about 17 minutes here), so
+``--replicated`` sizes are built instead from the 100k extract checkpoint,
+copied with every id suffixed: same per-case shape, N times the rows. A
+compose that runs out of DuckDB memory is reported as such in the table,
+with the time it took to fail. The table is printed and written to
+``<out>/compose-<date>.md``.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from harness import child_main, ensure_staging, machine_note, markdown_table, peak_rss_mb, run_child
+from harness import child_main, code_note, ensure_staging, machine_note, markdown_table, peak_rss_mb, run_child
 
 
 def _settings():
@@ -64,6 +69,8 @@ def child_extract(spec: dict) -> dict:
 
 def child_compose(spec: dict) -> dict:
     """compose_cases alone, on a fresh work database, as the pipeline calls it."""
+    import duckdb
+
     from flows.run_state import open_work_db
     from stages.compose import compose_cases
 
@@ -72,60 +79,114 @@ def child_compose(spec: dict) -> dict:
     shutil.rmtree(run, ignore_errors=True)
     run.mkdir(parents=True)
     settings = _settings()
+    if spec.get("memory_limit"):
+        settings.duckdb_memory_limit = spec["memory_limit"]
     con = open_work_db(run, settings.duckdb_memory_limit)
     baseline = peak_rss_mb()["self_mb"]
+    out = {"baseline_mb": baseline, "memory_limit": settings.duckdb_memory_limit, "error": None}
+    started = time.perf_counter()
     try:
-        started = time.perf_counter()
         res = compose_cases(con, work / "extract", run / "compose.parquet",
                             task_types=tuple(settings.task_types), max_text_chars=settings.max_text_chars)
-        seconds = time.perf_counter() - started
+        out.update(rows=res.rows, parquet_mb=round((run / "compose.parquet").stat().st_size / 2**20, 1))
+    except duckdb.OutOfMemoryException as exc:  # a finding to report, not a crash of the benchmark
+        out.update(rows=0, parquet_mb=None, error=f"DuckDB OutOfMemoryException: {str(exc).splitlines()[0]}")
     finally:
+        out["seconds"] = time.perf_counter() - started
         con.close()
-    size_mb = (run / "compose.parquet").stat().st_size / 2**20
     shutil.rmtree(run, ignore_errors=True)
-    return {"rows": res.rows, "seconds": seconds, "baseline_mb": baseline, "parquet_mb": round(size_mb, 1),
-            "memory_limit": settings.duckdb_memory_limit}
+    return out
 
 
-def measure(size: int, out: Path) -> dict:
-    script = Path(__file__).resolve()
+#: id columns that tie the extract tables together (own Id, then the parent reference)
+_ID_COLUMNS = {"case": ["Id"], "task": ["Id", "WhatId"], "workorder": ["Id", "CaseId"],
+               "casecomment": ["Id", "ParentId"], "emailmessage": ["Id", "ParentId"],
+               "workorderfeed": ["Id", "ParentId"]}
+
+
+def replicate_extract(source: Path, target: Path, copies: int) -> None:
+    """``copies`` copies of an extract checkpoint, every id suffixed ``-<copy>``: same shape, more cases.
+
+    Stands in for generating sizes whose generation takes too long (1M: about
+    17 minutes here); case text repeats, so compression ratios are flattered,
+    but compose's joins and aggregates see ``copies`` times the rows.
+    """
+    import duckdb
+
+    target.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    for table, cols in _ID_COLUMNS.items():
+        repl = ", ".join(f"{c} || '-' || i AS {c}" for c in cols)
+        con.execute(f"COPY (SELECT * REPLACE ({repl}) FROM read_parquet($src), range({copies}) r(i) "
+                    f"ORDER BY {cols[-1]}) TO '{target / (table + '.parquet')}' (FORMAT parquet, COMPRESSION zstd)",
+                    {"src": str(source / f"{table}.parquet")})
+    con.close()
+    (target / "_done").write_text(str(copies))
+
+
+def ensure_extract(size: int, out: Path) -> Path:
+    """``<out>/compose-<size>``, holding the extract checkpoint of generated staging (made once)."""
+    work = out / f"compose-{size}"
+    if (work / "extract" / "_done").exists():
+        return work
     staging, gen_s = ensure_staging(out, size)
     print(f"[{size}] staging {staging}: " + (f"generated in {gen_s:.1f} s" if gen_s is not None else "cached"),
           flush=True)
-    work = out / f"compose-{size}"
-    if not (work / "extract" / "_done").exists():
-        ext = run_child(script, {"mode": "extract", "cases": size, "staging": str(staging), "work": str(work)},
-                        out / "logs")
-        print(f"[{size}] extract checkpoint made in {ext['seconds']:.1f} s (not part of the figures)", flush=True)
-    res = run_child(script, {"mode": "compose", "cases": size, "work": str(work)}, out / "logs")
-    print(f"[{size}] compose {res['rows']} cases in {res['seconds']:.1f} s, peak {res['rss']['peak_mb']} MB",
-          flush=True)
-    return {"size": size, "gen_s": gen_s, **res}
+    ext = run_child(Path(__file__).resolve(), {"mode": "extract", "cases": size, "staging": str(staging),
+                                               "work": str(work)}, out / "logs")
+    print(f"[{size}] extract checkpoint made in {ext['seconds']:.1f} s (not part of the figures)", flush=True)
+    return work
+
+
+def measure(size: int, out: Path, memory_limit: str | None = None, replicated: bool = False) -> dict:
+    if not replicated:
+        work = ensure_extract(size, out)
+    else:
+        if size % 100_000:
+            raise SystemExit(f"--replicated sizes must be multiples of 100000, got {size}")
+        work = out / f"compose-{size}-replicated"
+        if not (work / "extract" / "_done").exists():
+            replicate_extract(ensure_extract(100_000, out) / "extract", work / "extract", size // 100_000)
+        print(f"[{size}] extract checkpoint: {size // 100_000} id-suffixed copies of the 100k one", flush=True)
+    res = run_child(Path(__file__).resolve(), {"mode": "compose", "cases": size, "work": str(work),
+                                               "memory_limit": memory_limit}, out / "logs")
+    what = res["error"] or f"{res['rows']} cases"
+    print(f"[{size}] compose: {what} after {res['seconds']:.1f} s, peak {res['rss']['peak_mb']} MB", flush=True)
+    return {"size": size, "replicated": replicated, **res}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out")
+    parser.add_argument("--replicated", type=int, nargs="*", default=[],
+                        help="also sizes (multiples of 100000) built by replicating the 100k extract checkpoint")
+    parser.add_argument("--memory-limit", default=None,
+                        help="DuckDB memory_limit for compose (default: PipelineSettings.duckdb_memory_limit)")
     args = parser.parse_args()
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    before = machine_note()
+    before, code = machine_note(), code_note()
     print(f"machine: {before}", flush=True)
-    results = [measure(size, out) for size in args.cases]
-    ref = next((r for r in results if r["size"] == 100_000), None)
+    results = [measure(size, out, args.memory_limit) for size in args.cases]
+    results += [measure(size, out, args.memory_limit, replicated=True) for size in args.replicated]
+    ref = next((r for r in results if r["size"] == 100_000 and not r["error"]), None)
     rows = []
     for r in results:
         above = r["rss"]["peak_mb"] - r["baseline_mb"]
         ratio = r["rss"]["peak_mb"] / ref["rss"]["peak_mb"] if ref else None
-        rows.append([r["size"], r["rows"], round(r["seconds"], 2), r["rows"] / r["seconds"], r["baseline_mb"],
-                     r["rss"]["peak_mb"], round(above, 1), ratio, r["parquet_mb"]])
+        label = f"{r['size']:,}" + (" (replicated 100k)" if r["replicated"] else "")
+        outcome = r["error"] or "ok"
+        rows.append([label, r["rows"], round(r["seconds"], 2), r["rows"] / r["seconds"] if r["rows"] else None,
+                     r["baseline_mb"], r["rss"]["peak_mb"], round(above, 1), ratio, r["parquet_mb"], outcome])
     header = ["size", "cases", "seconds", "cases/s", "baseline RSS MB", "peak RSS MB", "peak above baseline MB",
-              "peak / peak at 100k", "compose.parquet MB"]
+              "peak / peak at 100k", "compose.parquet MB", "outcome"]
     table = markdown_table(header, rows)
     limit = results[0]["memory_limit"] if results else "?"
-    text = (f"# Compose benchmark\n\nStarted: {before}\n\nFinished: {machine_note()}\n\n"
-            f"Command: `python benchmarks/bench_compose.py --cases {' '.join(map(str, args.cases))}`\n\n"
+    text = (f"# Compose benchmark\n\nStarted: {before}\n\nFinished: {machine_note()}\n\nCode: {code}\n\n"
+            f"Command: `python benchmarks/bench_compose.py --cases {' '.join(map(str, args.cases))}"
+            f"{'' if not args.replicated else ' --replicated ' + ' '.join(map(str, args.replicated))}"
+            f"{'' if args.memory_limit is None else ' --memory-limit ' + args.memory_limit}`\n\n"
             f"`compose_cases` alone (extract checkpoint -> compose.parquet), DuckDB memory_limit {limit}, "
             "one fresh process per size. Baseline = peak RSS after imports and opening the work database.\n\n"
             + table + "\n")

@@ -37,7 +37,7 @@ import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from harness import machine_note, markdown_table
+from harness import code_note, machine_note, markdown_table
 
 BATCH = 10_000  # flows.lineage_recording._BATCH
 
@@ -151,7 +151,7 @@ def main() -> None:
     parser.add_argument("--skip-postgres", action="store_true")
     args = parser.parse_args()
     out = args.out.resolve()
-    before = machine_note()
+    before, code = machine_note(), code_note()
     print(f"machine: {before}", flush=True)
     results: list[list] = []
     notes: list[str] = []
@@ -183,7 +183,7 @@ def main() -> None:
                 cluster.stop()
 
     table = markdown_table(["database", "operation", "records", "seconds", "records/s"], results)
-    text = (f"# Lineage benchmark\n\nStarted: {before}\n\nFinished: {machine_note()}\n\n"
+    text = (f"# Lineage benchmark\n\nStarted: {before}\n\nFinished: {machine_note()}\n\nCode: {code}\n\n"
             f"Command: `python benchmarks/bench_lineage.py --records {args.records}`\n\n"
             + "".join(f"- {n}\n" for n in notes) + "\n" + table + "\n")
     path = out / f"lineage-{date.today():%Y-%m-%d}.md"

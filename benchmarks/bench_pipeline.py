@@ -37,7 +37,7 @@ import time
 from datetime import date, datetime
 from pathlib import Path
 
-from harness import RssSampler, child_main, ensure_staging, machine_note, markdown_table, run_child
+from harness import RssSampler, child_main, code_note, ensure_staging, machine_note, markdown_table, run_child
 
 STAGES = ["extract", "compose", "changes", "redact", "embed", "load"]
 #: summary["stages"][name] key holding the rows a stage worked on
@@ -206,19 +206,19 @@ def main() -> None:
     args = parser.parse_args()
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    before = machine_note()
+    before, code = machine_note(), code_note()
     print(f"machine: {before}", flush=True)
     rows = []
     for size in args.cases:
         rows.extend(measure(size, out, args.redact_sample))
     header = ["size", "stage", "cases", "seconds", "cases/s", "peak RSS MB"]
     table = markdown_table(header, rows)
-    text = (f"# Pipeline benchmark\n\nStarted: {before}\n\nFinished: {machine_note()}\n\n"
+    text = (f"# Pipeline benchmark\n\nStarted: {before}\n\nFinished: {machine_note()}\n\nCode: {code}\n\n"
             f"Command: `python benchmarks/bench_pipeline.py --cases {' '.join(map(str, args.cases))}"
             f"{'' if args.redact_sample is None else f' --redact-sample {args.redact_sample}'}`\n\n"
             "Stage seconds are `summary['stages'][name]['seconds']` (they include that stage's lineage writes); "
             "whole-run seconds are wall time around `run_pipeline` (schema check, lock, reconcile included). "
-            "Peak RSS is per process (self + children, `ru_maxrss`); on a first-run stage row it is the "
+            "Peak RSS is per process (own `VmHWM` + largest child's `ru_maxrss`); on a first-run stage row it is the "
             "highest RSS sampled (every 0.2 s) while that stage ran, the process's RSS so far included.\n\n" + table + "\n")
     path = out / f"pipeline-{date.today():%Y-%m-%d}.md"
     path.write_text(text)

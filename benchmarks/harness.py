@@ -25,12 +25,30 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as `python benchmarks/x.py`: the project is the parent folder
     sys.path.insert(0, str(ROOT))
 
-__all__ = ["ROOT", "RssSampler", "peak_rss_mb", "run_child", "child_main", "ensure_staging", "machine_note", "markdown_table"]
+__all__ = ["ROOT", "RssSampler", "peak_rss_mb", "run_child", "child_main", "ensure_staging", "machine_note",
+           "code_note", "markdown_table"]
+
+
+def _own_peak_kb() -> float:
+    """Peak RSS of this process image: ``VmHWM``, not ``ru_maxrss``.
+
+    Linux carries the parent's RSS high-water mark into a child's
+    ``ru_maxrss`` across fork/vfork + exec, so a parent that once held 4 GB
+    would make every child it starts look 4 GB big. ``VmHWM`` belongs to the
+    address space created by exec and starts from zero.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return float(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def peak_rss_mb() -> dict[str, float]:
-    """Peak RSS of this process and of its largest waited-for child, in MB (Linux: KB units)."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak RSS of this process and of its largest waited-for child, in MB."""
+    own = _own_peak_kb() / 1024
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {"self_mb": round(own, 1), "children_mb": round(kids, 1), "peak_mb": round(own + kids, 1)}
 
@@ -121,6 +139,18 @@ def machine_note() -> str:
         pass
     return (f"{datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} CPUs{mem}, Python {platform.python_version()}, "
             f"load average (1/5/15 min) {load}")
+
+
+def code_note() -> str:
+    """The commit measured, and how many files differed from it (figures belong to a code state)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=10).stdout.splitlines()
+    except (OSError, subprocess.SubprocessError):
+        return "commit unknown (git not available)"
+    return f"commit {head or 'unknown'}" + (f" with {len(dirty)} modified tracked file(s)" if dirty else "")
 
 
 def markdown_table(header: list[str], rows: list[list]) -> str:
