@@ -173,6 +173,7 @@ def reconcile(
     finally:
         con.close()
     report.counts["quarantined_open"] = len(lineage.unresolved_failures("extract"))
+    report.counts["join_coverage"] = lineage.join_coverage()
     if diff_report is not None:
         for kind, n in diff_report.counts.items():
             if n:

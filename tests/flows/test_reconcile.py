@@ -50,6 +50,7 @@ def test_clean_run_has_no_discrepancies(loaded):
     result = reconcile(blocks)
     assert result["discrepancies"] == []
     assert result["counts"]["diff"]["lineage_completed"] == summary["loaded"]
+    assert result["counts"]["join_coverage"]["total_cases"] == summary["loaded"]
 
 
 def test_object_removed_behind_the_pipeline_is_found_and_restored(loaded):
@@ -88,13 +89,14 @@ def test_deleted_case_still_stored_is_critical_and_removed(loaded):
     assert _store_sql(blocks, "SELECT count(*) FROM case_vectorized WHERE case_id = ?", [victim])[0][0] == 0
 
 
-def test_stuck_record_is_recomposed_from_staging(loaded):
-    """A record left in progress past the age limit is reported stuck and recovery completes it."""
+@pytest.mark.parametrize("stage", ["composed", "redacted", "embedded", "loaded"])
+def test_stuck_record_is_recomposed_from_staging(loaded, stage):
+    """A record left in progress at any stage past the age limit is reported stuck and recovery completes it."""
     blocks, _ = loaded
     victim = blocks.lineage.lineage_state(
         [_store_sql(blocks, "SELECT case_id FROM case_vectorized ORDER BY case_id LIMIT 1 OFFSET 5")[0][0]]
     ).to_pylist()[0]["record_id"]
-    blocks.lineage.mark([victim], stage="redacted", status="in_progress")
+    blocks.lineage.mark([victim], stage=stage, status="in_progress")
     found = reconcile(blocks, stuck_after=timedelta(0))
     assert _kinds(found)["stuck_records"]["actual"] == 1
     reconcile(blocks, repair=True, stuck_after=timedelta(0))
