@@ -172,6 +172,15 @@ class DuckDBVectorStore(VectorStore):
         ),
     )
 
+    memory_limit: str = Field(
+        default="1GB",
+        pattern=r"^\d+(\.\d+)?\s*[KMGT]?i?B$",
+        description=(
+            "Memory cap for the store's DuckDB (it spills beyond). Without one DuckDB may take 80% of RAM: "
+            "a 100k-case load peaked at 3.6 GB unbounded, 1.6 GB with 512MB."
+        ),
+    )
+
     _conn: Any = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
     _sizes: dict[str, int] | None = PrivateAttr(default=None)
@@ -188,6 +197,7 @@ class DuckDBVectorStore(VectorStore):
                 except duckdb.IOException as exc:
                     raise StoreUnavailable(f"cannot open DuckDB file {self.path}: {exc}") from exc
                 conn.execute(f"SET checkpoint_threshold = '{self.checkpoint_threshold}'")
+                conn.execute(f"SET memory_limit = '{self.memory_limit}'")  # validated by the field pattern
                 if not self.compress_vectors:
                     # Only the vector columns are floats; this setting lasts for the session.
                     conn.execute("SET disabled_compression_methods = 'alprd,alp,chimp,patas'")
