@@ -61,6 +61,11 @@ def _diff(con, blocks: PipelineBlocks, store) -> DiffReport:
                                       [*deleted, staged_deleted])
 
 
+def _stuck(lineage, updated_before) -> list[str]:
+    """Records not completed and untouched since ``updated_before``."""
+    return [i for ids in lineage.iter_record_ids(_STUCK_STATUSES, updated_before=updated_before) for i in ids]
+
+
 def _park(blocks: PipelineBlocks, max_attempts: int) -> int:
     parked = 0
     for ids in list(blocks.lineage.iter_record_ids(["failed"], min_retries=max_attempts)):
@@ -160,13 +165,11 @@ def reconcile(
             result: dict = {"repair": None}
             diff_report = _diff(con, blocks, store) if diff else None
             parked = _park(blocks, max_attempts) if diff else 0
-            stuck = [i for ids in lineage.iter_record_ids(_STUCK_STATUSES, updated_before=started - stuck_after)
-                     for i in ids] if diff else []
+            stuck = _stuck(lineage, started - stuck_after) if diff else []
             if repair and diff_report is not None:
                 result["repair"] = _repair(con, blocks, store, diff_report, stuck)
                 diff_report = _diff(con, blocks, store)
-                stuck = [i for ids in lineage.iter_record_ids(_STUCK_STATUSES, updated_before=started - stuck_after)
-                         for i in ids]
+                stuck = _stuck(lineage, started - stuck_after)
             deep_result = _deep(con, blocks, store, sample_size, present) if deep else None
             report = compare_counts(source, lineage.stage_status_counts(), store.count(),
                                     completion_threshold=completion_threshold, gap_critical=gap_critical)

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from stages.extract import _sql_path
+from stages.extract import sql_path
 
 __all__ = ["ChangesResult", "plan_changes"]
 
@@ -63,7 +63,7 @@ def plan_changes(
     con.execute(
         f"""COPY (SELECT c.* FROM read_parquet($p) c JOIN planned USING (case_id)
                  WHERE planned.decision = 'work' ORDER BY c.case_id)
-            TO '{_sql_path(partial)}' (FORMAT parquet, COMPRESSION zstd)""",
+            TO '{sql_path(partial)}' (FORMAT parquet, COMPRESSION zstd)""",
         {"p": str(compose_path)},
     )
     partial.replace(out_path)

@@ -33,7 +33,7 @@ from schemas.fields import CASE_FIELDS, CHILD_FIELDS
 from schemas.staging import TABLES
 from stages.checkpoint import Checkpoint, CheckpointWriter
 from stages.composite_text import composite_text_sql, html_to_text_macro, populated_sql
-from stages.extract import _sql_path, quote_ident
+from stages.extract import sql_path, quote_ident
 
 __all__ = ["ComposeResult", "compose_cases", "composition_salt"]
 
@@ -212,7 +212,7 @@ def compose_cases(
     with writer:
         for part in range(parts):
             target = part_dir / f"part-{part:05d}.parquet"
-            con.execute(f"COPY ({sql}) TO '{_sql_path(target)}' (FORMAT parquet, COMPRESSION zstd)",
+            con.execute(f"COPY ({sql}) TO '{sql_path(target)}' (FORMAT parquet, COMPRESSION zstd)",
                         {**params, "parts": parts, "part": part})
             for batch in pq.ParquetFile(target).iter_batches(batch_size=20_000):
                 writer.write(batch)
@@ -231,6 +231,6 @@ def compose_cases(
 def _empty_checkpoint(con, sql, params, out_path: Path) -> Checkpoint:
     """An empty window still writes a compose checkpoint with the full schema."""
     partial = out_path.with_name(out_path.name + ".partial")
-    con.execute(f"COPY ({sql} LIMIT 0) TO '{_sql_path(partial)}' (FORMAT parquet)", {**params, "parts": 1, "part": 0})
+    con.execute(f"COPY ({sql} LIMIT 0) TO '{sql_path(partial)}' (FORMAT parquet)", {**params, "parts": 1, "part": 0})
     partial.replace(out_path)
     return Checkpoint(out_path, 0)

@@ -33,7 +33,7 @@ from schemas.staging import CHILD_TABLES, TABLES, TableSpec
 from stages.checkpoint import read_checkpoint
 from stages.errors import MissingColumn
 
-__all__ = ["ExtractResult", "extract_window", "register_checked_views", "quote_ident"]
+__all__ = ["ExtractResult", "extract_window", "register_checked_views", "count_orphans", "quote_ident", "sql_path"]
 
 
 def quote_ident(name: str) -> str:
@@ -197,21 +197,23 @@ def _quarantine(con: duckdb.DuckDBPyConnection, window: DateWindow) -> tuple[lis
     return failures, bad
 
 
-def _count_orphans(con: duckdb.DuckDBPyConnection, window: DateWindow) -> dict[str, int]:
-    counts = {}
-    params = {"start": window.start, "end": window.end}
-    for table, parent in _PARENT_OF.items():
-        counts[table] = con.execute(
-            f"SELECT count(*) FROM chk_{table} WHERE {_IN_WINDOW} AND {parent} IS NOT NULL "
-            f"AND {parent} NOT IN (SELECT Id FROM chk_case WHERE Id IS NOT NULL)",
+def count_orphans(con: duckdb.DuckDBPyConnection, window: DateWindow | None = None) -> dict[str, int]:
+    """Child rows whose parent does not exist, per child table (needs ``chk_*`` views).
+
+    With ``window``, only rows inside it (a run's report); without, all rows
+    (reconciliation). Work-order feeds count against work orders.
+    """
+    in_window = f"{_IN_WINDOW} AND " if window is not None else ""
+    params = {"start": window.start, "end": window.end} if window is not None else {}
+    parents = {**{t: (p, "chk_case") for t, p in _PARENT_OF.items()}, "workorderfeed": ("ParentId", "chk_workorder")}
+    return {
+        table: con.execute(
+            f"SELECT count(*) FROM chk_{table} WHERE {in_window}{parent} IS NOT NULL "
+            f"AND {parent} NOT IN (SELECT Id FROM {parent_view} WHERE Id IS NOT NULL)",
             params,
         ).fetchall()[0][0]
-    counts["workorderfeed"] = con.execute(
-        f"SELECT count(*) FROM chk_workorderfeed WHERE {_IN_WINDOW} AND ParentId IS NOT NULL "
-        "AND ParentId NOT IN (SELECT Id FROM chk_workorder WHERE Id IS NOT NULL)",
-        params,
-    ).fetchall()[0][0]
-    return counts
+        for table, (parent, parent_view) in parents.items()
+    }
 
 
 def register_checked_views(con: duckdb.DuckDBPyConnection, present: set[str]) -> None:
@@ -245,7 +247,7 @@ def extract_window(
         con.execute(
             f"COPY (SELECT {cols} FROM x_{table} WHERE _problem IS NULL "
             f"AND _case_id NOT IN (SELECT case_id FROM bad_cases) ORDER BY _case_id, CreatedDate, Id) "
-            f"TO '{_sql_path(partial)}' (FORMAT parquet, COMPRESSION zstd)"
+            f"TO '{sql_path(partial)}' (FORMAT parquet, COMPRESSION zstd)"
         )
         schema = extract_schema(table)
         rows[table] = sum(b.num_rows for b in read_checkpoint(partial, schema, batch_size=50_000))
@@ -264,12 +266,12 @@ def extract_window(
         rows=rows,
         quarantined=failures,
         quarantined_cases=bad_cases,
-        orphans=_count_orphans(con, window),
+        orphans=count_orphans(con, window),
         high_water_mark=hwm,
     )
 
 
-def _sql_path(path: Path) -> str:
+def sql_path(path: Path) -> str:
     """A filesystem path as a DuckDB string literal body.
 
     COPY ... TO does not take a bound parameter for its target; the path is

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 import duckdb
 
 from schemas.staging import CHILD_TABLES, TABLES
-from stages.extract import _PARENT_OF
+from stages.extract import _PARENT_OF, count_orphans
 
 __all__ = ["CountReport", "Discrepancy", "staging_counts", "compare_counts"]
 
@@ -55,15 +55,7 @@ def staging_counts(con: duckdb.DuckDBPyConnection) -> dict:
         "SELECT count(DISTINCT Id) FROM chk_case WHERE coalesce(IsDeleted, false)").fetchall()[0][0]
     for table in CHILD_TABLES:
         out[f"source_{table}"] = con.execute(f"SELECT count(*) FROM chk_{table} WHERE {live}").fetchall()[0][0]
-    orphans = {}
-    for table, parent in _PARENT_OF.items():
-        orphans[table] = con.execute(
-            f"SELECT count(*) FROM chk_{table} WHERE {parent} IS NOT NULL "
-            f"AND {parent} NOT IN (SELECT Id FROM chk_case WHERE Id IS NOT NULL)").fetchall()[0][0]
-    orphans["workorderfeed"] = con.execute(
-        "SELECT count(*) FROM chk_workorderfeed WHERE ParentId IS NOT NULL "
-        "AND ParentId NOT IN (SELECT Id FROM chk_workorder WHERE Id IS NOT NULL)").fetchall()[0][0]
-    out["orphans"] = orphans
+    out["orphans"] = count_orphans(con)
     return out
 
 
