@@ -11,8 +11,10 @@ column survived.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import pandera.pandas as pa
+from pandera.engines import pandas_engine
 import pyarrow
 
 from schemas.context import CONTEXT_COLUMNS
@@ -26,6 +28,9 @@ __all__ = ["CheckpointSchema", "CHECKPOINTS", "extract_schema", "STAGES"]
 STAGES: tuple[str, ...] = ("extract", "compose", "changes", "redact", "embed", "load")
 
 
+_TEXT_DTYPE = pandas_engine.Engine.dtype(str)
+
+
 @dataclass(frozen=True)
 class CheckpointSchema:
     """Pandera frame schema for scalar columns plus Arrow checks for the rest."""
@@ -35,6 +40,25 @@ class CheckpointSchema:
     list_columns: tuple[str, ...] = ()
     forbidden_columns: tuple[str, ...] = ()
     required_columns: tuple[str, ...] = field(default=())
+
+    @cached_property
+    def plain_text_columns(self) -> dict[str, bool]:
+        """Text columns without checks (name -> nullable), typed on the Arrow schema.
+
+        Their only rule is "a string", which the Arrow type already states;
+        handing them to pandas just to re-check each cell's type was most of
+        a checkpoint's validation cost (free text is the bulk of a case).
+        """
+        return {
+            name: col.nullable
+            for name, col in self.frame.columns.items()
+            if col.dtype == _TEXT_DTYPE and not col.checks and not col.unique and not col.coerce
+        }
+
+    @cached_property
+    def checked_frame(self) -> pa.DataFrameSchema:
+        """The frame schema without ``plain_text_columns`` (what pandera still checks)."""
+        return self.frame.remove_columns(list(self.plain_text_columns))
 
     def scalar_columns(self, schema: pyarrow.Schema) -> list[str]:
         return [

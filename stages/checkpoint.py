@@ -51,10 +51,22 @@ def validate_batch(batch: pa.RecordBatch | pa.Table, schema: CheckpointSchema, w
                 raise CheckpointInvalid(where, f"column {col!r} must be a list, found {t}")
     if batch.num_rows == 0:
         return
+    plain = schema.plain_text_columns
     scalars = [c for c in schema.scalar_columns(batch.schema) if c in names]
-    frame = (batch.select(scalars) if isinstance(batch, pa.Table) else pa.Table.from_batches([batch]).select(scalars)).to_pandas()
+    unknown = sorted(c for c in scalars if c not in schema.frame.columns)
+    if unknown and schema.frame.strict:
+        raise CheckpointInvalid(where, f"unexpected columns {unknown}")
+    for col in (c for c in scalars if c in plain):
+        column = batch.column(col)
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type) or pa.types.is_null(column.type)):
+            raise CheckpointInvalid(where, f"column {col!r} must be text, found {column.type}")
+        if not plain[col] and column.null_count:
+            raise CheckpointInvalid(where, f"column {col!r} has {column.null_count} null values")
+    checked = [c for c in scalars if c not in plain]
+    table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
+    frame = table.select(checked).to_pandas()
     try:
-        schema.frame.validate(frame, lazy=True)
+        schema.checked_frame.validate(frame, lazy=True)
     except pandera.errors.SchemaErrors as exc:
         cases = exc.failure_cases
         summary = (

@@ -230,3 +230,34 @@ def test_empty_window_writes_an_empty_checkpoint_with_schema(tmp_path):
                         max_text_chars=500)
     t = pq.read_table(res.path)
     assert res.rows == 0 and "checksum" in t.column_names and "comment_bodies" in t.column_names
+
+
+def test_measured_length_and_counters_equal_the_rendered_text(tmp_path):
+    """Compose measures the text by arithmetic; it must equal rendering it and taking its length.
+
+    Blank and whitespace-only values, blank child rows, non-ASCII text and a
+    case with no embedded field at all are the edges where the sum could drift.
+    """
+    from stages.composite_text import composite_text_sql, populated_sql
+
+    b = _basic()
+    b.case("500B", Subject="  ", Description="Ünïcode — déjà vu ✓", Resolution__c=None)
+    b.comment("500B", "   ")
+    b.comment("500B", "  padded  ")
+    b.email("500B", TextBody="", HtmlBody="")
+    b.case("500C", Subject=None, Description=None, Resolution__c=None)
+    _, comp, rows = _run(tmp_path, b)
+    con = duckdb.connect()
+    expected = {
+        r[0]: r[1:]
+        for r in con.execute(
+            f"SELECT case_id, length({composite_text_sql()}), {populated_sql('total')}, {populated_sql('issue')}, "
+            f"{populated_sql('resolution')} FROM read_parquet($p)", {"p": str(comp.path)}
+        ).fetchall()
+    }
+    assert set(expected) == {"500A", "500B", "500C"}
+    for case_id, (length, total, issue, resolution) in expected.items():
+        r = rows[case_id]
+        assert (r["composite_text_length"], r["total_fields_populated"], r["issue_fields_populated"],
+                r["resolution_fields_populated"]) == (length, total, issue, resolution), case_id
+    assert rows["500A"]["composite_text_length"] > 0
