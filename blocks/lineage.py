@@ -24,11 +24,12 @@ import pyarrow as pa
 from prefect.blocks.core import Block
 from prefect_sqlalchemy import ConnectionComponents, SqlAlchemyConnector
 from pydantic import Field, PrivateAttr
-from sqlalchemy import case, func, select, update
+from sqlalchemy import bindparam, case, func, inspect, select, text, update
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 
 from blocks.lineage_runs import RUN_STATUSES, RunLedger
+from blocks.lineage_service_status import ServiceLedger
 from blocks.lineage_sql import (
     check_keys,
     execute_by_ids,
@@ -52,6 +53,7 @@ LINEAGE_STATE_SCHEMA = pa.schema(
     [
         ("record_id", pa.string()),
         ("checksum", pa.string()),
+        ("source_fingerprint", pa.string()),
         ("status", pa.string()),
         ("current_stage", pa.string()),
         ("retry_count", pa.int64()),
@@ -87,10 +89,12 @@ class _EngineSlot:
         return (_EngineSlot, ())
 
 
-class LineageStore(RunLedger, Block):
+class LineageStore(RunLedger, ServiceLedger, Block):
     """Lineage, failures, runs and the run lock, in one SQL database.
 
-    Runs and the lock come from ``RunLedger`` (``blocks.lineage_runs``).
+    Runs and the lock come from ``RunLedger`` (``blocks.lineage_runs``);
+    service states and outage windows from ``ServiceLedger``
+    (``blocks.lineage_service_status``).
 
     Example:
         ```python
@@ -181,6 +185,26 @@ class LineageStore(RunLedger, Block):
             metadata.create_all(self.engine, checkfirst=True)
         except DBAPIError:
             metadata.create_all(self.engine, checkfirst=True)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Add nullable columns a newer version defines to tables an older one created.
+
+        Only additive, nullable columns are ever added this way; anything
+        else needs a migration a person reviews.
+        """
+        inspector = inspect(self.engine)
+        preparer = self.engine.dialect.identifier_preparer
+        with self.engine.begin() as conn:
+            for table in metadata.sorted_tables:
+                present = {c["name"] for c in inspector.get_columns(table.name)}
+                for column in table.columns:
+                    if column.name in present or not column.nullable:
+                        continue
+                    kind = column.type.compile(dialect=self.engine.dialect)
+                    conn.execute(text(
+                        f"ALTER TABLE {preparer.quote(table.name)} ADD COLUMN {preparer.quote(column.name)} {kind}"
+                    ))
 
     def _write_many(self, table, rows: list[dict], **kwargs) -> None:
         with self.engine.begin() as conn:
@@ -256,6 +280,24 @@ class LineageStore(RunLedger, Block):
         with self.engine.begin() as conn:
             stmt = update(data_lineage).where(ids_match(conn, data_lineage.c.record_id)).values(values)
             return sum(result.rowcount for result in execute_by_ids(conn, stmt, record_ids))
+
+    def set_fingerprints(self, record_ids: Sequence[str], fingerprints: Sequence[str]) -> int:
+        """Store each record's source fingerprint; ids without a lineage row are ignored.
+
+        One executemany per call (never an insert: a fingerprint alone is
+        not a lineage row). Returns the number of rows updated.
+        """
+        if not record_ids:
+            return 0
+        stmt = (
+            update(data_lineage)
+            .where(data_lineage.c.record_id == bindparam("b_id"))
+            .values(source_fingerprint=bindparam("b_fp"))
+            .execution_options(synchronize_session=False)
+        )
+        params = [{"b_id": i, "b_fp": f} for i, f in zip(record_ids, fingerprints, strict=True)]
+        with self.engine.begin() as conn:
+            return conn.execute(stmt, params).rowcount
 
     def stage_status_counts(self) -> list[dict]:
         """Number of records per (stage, status)."""

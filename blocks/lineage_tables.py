@@ -17,6 +17,9 @@ SQLite (the default, one file under the home folder) and PostgreSQL
 - ``failed_records`` gains ``run_id``; ``multi_table_join_stats`` gains
   ``run_id``. ``pipeline_runs`` (windows, high-water marks) and
   ``pipeline_locks`` (one run at a time) are new.
+- ``service_status`` (one row per external service: the circuit breaker's
+  last known state) and ``service_outages`` (one row per outage window) are
+  new too, so the next run and reconciliation know what the last run saw.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -48,6 +52,9 @@ __all__ = [
     "failed_records",
     "pipeline_runs",
     "pipeline_locks",
+    "service_status",
+    "service_outages",
+    "SERVICE_STATES",
     "UTCDateTime",
     "utcnow",
 ]
@@ -103,6 +110,8 @@ data_lineage = Table(
     Column("error_message", Text),
     _count("retry_count"),
     Column("checksum", String(64), nullable=False, server_default=""),
+    Column("source_fingerprint", String(64),
+           comment="cheap digest of the case's staging rows: a rerun skips an unchanged case before composing it"),
     Column("embedding_model", String(255)),
     Column("run_id", String(64)),
     _flag("has_tasks"),
@@ -202,4 +211,38 @@ pipeline_locks = Table(
     Column("owner", String(255), nullable=False),
     Column("acquired_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
+)
+
+#: States of a circuit breaker as ``service_status.state`` stores them.
+SERVICE_STATES = ("closed", "open", "half_open")
+
+service_status = Table(
+    "service_status",
+    metadata,
+    Column("service", String(255), primary_key=True, comment="e.g. embedder:text-embedding-3-large-3072"),
+    Column("state", String(20), nullable=False, comment="closed | open | half_open"),
+    Column("since", UTCDateTime, nullable=False, comment="when the service entered this state"),
+    Column("last_opened_at", UTCDateTime, comment="latest transition to open: the cool-down runs from here"),
+    Column("cooldown_s", Float, nullable=False, server_default=text("0")),
+    _count("consecutive_failures"),
+    Column("last_failure_at", UTCDateTime),
+    Column("last_failure", String(255), comment="error type and provider, never a text"),
+    Column("outage_id", String(36), comment="the open service_outages row, while not closed"),
+    Column("run_id", String(64), comment="the run that wrote this state"),
+    Column("updated_at", UTCDateTime, nullable=False, default=utcnow),
+)
+
+service_outages = Table(
+    "service_outages",
+    metadata,
+    Column("outage_id", String(36), primary_key=True),
+    Column("service", String(255), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime, comment="null while the outage lasts"),
+    _count("failures"),
+    _count("short_circuited"),
+    _count("times_opened"),
+    Column("opened_by_run", String(64)),
+    Column("closed_by_run", String(64)),
+    Index("ix_service_outages_service_opened", "service", "opened_at"),
 )

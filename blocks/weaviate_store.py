@@ -8,7 +8,10 @@ rejects is reported as failed, every other one as succeeded.
 
 Every operation first probes readiness and raises ``StoreUnavailable`` when
 Weaviate is unreachable, answers 5xx or is slower than ``init_timeout``
-(``blocks.weaviate_connection``). Arrow conversions live in
+(``blocks.weaviate_connection``). A server that goes down during a write
+raises ``StoreUnavailable`` too, after ``batch_retries`` retries of the batch
+request (the client's own default sleeps for about half an hour, then reports
+every object failed without raising). Arrow conversions live in
 ``blocks.weaviate_objects``, the collection definition in
 ``blocks.weaviate_schema``. The SDK (weaviate-client v4) is imported lazily.
 """
@@ -44,6 +47,22 @@ __all__ = ["WeaviateStore"]
 _ID_CHUNK = 1_000  # ids per fetch / delete request (a real server caps results at 10,000)
 _PAGE_MAX = 10_000
 _NAMES = [p.name for p in COLLECTION_PROPERTIES]
+
+
+def _bound_batch_retries(retries: int) -> None:
+    """Make the client give up a batch request after ``retries`` UNAVAILABLE answers.
+
+    weaviate-client reads its batch retry bound from the module global
+    ``weaviate.collections.batch.base.MAX_RETRIES`` at every request (set from
+    ``WEAVIATE_BATCH_MAX_RETRIES`` at import; default about half an hour of
+    sleeping against a dead server, after which it reports every object failed
+    without raising). It retries while ``attempt > bound`` is false, so
+    ``retries`` retries are the bound ``retries - 1``. The setting is per
+    process: every store in a process should use the same value.
+    """
+    from weaviate.collections.batch import base
+
+    base.MAX_RETRIES = float(retries - 1)
 
 
 class WeaviateStore(VectorStore):
@@ -86,6 +105,12 @@ class WeaviateStore(VectorStore):
     )
     batch_size: int = Field(default=200, ge=1, description="Objects per batch request.")
     concurrent_requests: int = Field(default=2, ge=1, le=10, description="Batch requests in flight at once.")
+    batch_retries: int = Field(
+        default=5, ge=0, le=12,
+        description=("Retries of one batch request the server answers UNAVAILABLE, with exponential sleeps "
+                     "(1, 2, 4 ... s: 5 retries wait about a minute); then the write raises StoreUnavailable. "
+                     "The client's own default waits about half an hour."),
+    )
     hnsw_ef: int = Field(default=-1, ge=-1, description="HNSW query-time ef (-1: dynamic), per named vector.")
     hnsw_ef_construction: int = Field(default=128, ge=4, description="HNSW efConstruction, per named vector.")
     hnsw_max_connections: int = Field(default=32, ge=4, description="HNSW maxConnections, per named vector.")
@@ -236,13 +261,22 @@ class WeaviateStore(VectorStore):
         """
         rejected: dict[str, str] = {}
         full = len(rows) - len(rows) % self.batch_size
+        _bound_batch_retries(self.batch_retries)
         for part, size in ((rows[:full], self.batch_size), (rows[full:], len(rows) - full)):
             if not part:
                 continue
             with collection.batch.fixed_size(batch_size=size, concurrent_requests=self.concurrent_requests) as batch:
                 for row in part:
                     batch.add_object(properties=row.properties, uuid=row.uuid, vector=row.vectors or None)
-            for error in collection.batch.failed_objects:
+            failures = collection.batch.failed_objects
+            if failures:
+                # The client reports a request that failed in transport (server down
+                # after its retries, timeout) like objects the server rejected, with
+                # nothing but a message. Tell them apart by asking the server: if it
+                # is not ready now, this was an outage (the probe raises
+                # StoreUnavailable) and nothing of this call is confirmed.
+                self._connection().probe()
+            for error in failures:
                 rejected.setdefault(str(error.object_.uuid), error.message)
         return rejected
 

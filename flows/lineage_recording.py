@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -20,13 +21,18 @@ __all__ = [
     "now_utc",
     "record_quarantine",
     "record_selected",
+    "record_fingerprints",
     "record_redacted",
     "record_embedded",
     "record_loaded",
+    "record_drained",
+    "LOAD_PENDING",
 ]
 
 _BATCH = 10_000
 SOURCE_SYSTEM = "salesforce"
+#: Lineage status of a case whose store write waits in the load queue (stage ``load``).
+LOAD_PENDING = "load_pending"
 
 
 def now_utc() -> datetime:
@@ -96,6 +102,32 @@ def record_selected(lineage, changes_path: Path, run_id: str) -> int:
     return n
 
 
+def record_fingerprints(lineage, fingerprints_path: Path, compose_path: Path) -> int:
+    """Source fingerprints of every composed case onto its lineage row.
+
+    Run after ``record_selected``: cases about to be worked on then have a
+    row (their status gates the fingerprint until they complete), and cases
+    the checksum found unchanged keep their status and get the fingerprint
+    that lets the next run skip them before composing. Quarantined and
+    never-seen deleted cases have no row and get none.
+    """
+    if not Path(fingerprints_path).exists():
+        return 0
+    con = duckdb.connect()
+    try:
+        reader = con.sql(
+            "SELECT f.case_id, f.fingerprint FROM read_parquet($f) f "
+            "SEMI JOIN read_parquet($c) c ON c.case_id = f.case_id",
+            params={"f": str(fingerprints_path), "c": str(compose_path)},
+        ).arrow()
+        n = 0
+        for batch in reader:
+            n += lineage.set_fingerprints(batch.column(0).to_pylist(), batch.column(1).to_pylist())
+        return n
+    finally:
+        con.close()
+
+
 def record_redacted(lineage, redact_path: Path, run_id: str, failed: list[tuple[str, str]] = ()) -> None:
     """Redacted cases move on; cases the redactor could not handle are failed records."""
     _fail(lineage, [{"case_id": cid, "reason": f"{err} while redacting case {cid}"} for cid, err in failed],
@@ -134,7 +166,7 @@ def _fail(lineage, rows: list[dict], stage: str, run_id: str, error_type: str, r
 
 
 def record_loaded(lineage, load_path: Path, changes_path: Path, run_id: str) -> None:
-    """Completed (with checksum), failed, or deleted, as the store reported.
+    """Completed (with checksum), failed, deleted, or ``load_pending`` (queued), as the store reported.
 
     Outcomes are joined with the changes checkpoint in DuckDB and streamed,
     so memory stays flat however many cases the run loaded.
@@ -155,7 +187,30 @@ def record_loaded(lineage, load_path: Path, changes_path: Path, run_id: str) -> 
         con.close()
 
 
+def record_drained(lineage, outcomes: pa.Table) -> None:
+    """Outcomes of a drained batch (``stages.load.load_queued``), recorded as a load would record them.
+
+    Each entry keeps the run id of the run that queued it (the stored object
+    carries it too). ``superseded`` entries are not recorded: lineage already
+    tells the later story.
+    """
+    now = now_utc()
+    done = outcomes.filter(pc.not_equal(outcomes.column("outcome"), "superseded"))
+    runs = pc.fill_null(done.column("run_id"), "load_queue")
+    for run_id in pc.unique(runs).to_pylist():
+        _record_outcomes(lineage, done.filter(pc.equal(runs, run_id)).to_pylist(), run_id, now)
+
+
 def _record_outcomes(lineage, rows: list[dict], run_id: str, now: datetime) -> None:
+    pending = [r for r in rows if r["outcome"] == "pending"]
+    if pending:  # queued: the checksum names the queued version, so the next run does not redo it
+        lineage.upsert_records([
+            {"record_id": r["case_id"], "case_number": r["case_number"] or "", "source_system": SOURCE_SYSTEM,
+             "source_timestamp": r["source_last_modified"] or now, "checksum": r["checksum"],
+             "current_stage": "load", "status": LOAD_PENDING, "run_id": run_id,
+             "error_message": "waiting in the load queue: the vector store was unavailable"}
+            for r in pending
+        ])
     loaded = [r for r in rows if r["outcome"] == "loaded"]
     if loaded:
         lineage.upsert_records([

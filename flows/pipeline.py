@@ -19,10 +19,14 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 
+from blocks.errors import StoreUnavailable
+from blocks.load_queue import LoadQueue
 from flows.config import PipelineBlocks, load_blocks
+from flows.embedding_guard import EmbeddingGuard
 from flows.lineage_recording import (
     now_utc,
     record_embedded,
+    record_fingerprints,
     record_loaded,
     record_quarantine,
     record_redacted,
@@ -31,7 +35,7 @@ from flows.lineage_recording import (
 from flows.run_state import RunManifest, open_work_db, prune_runs
 from schemas.settings import DateWindow
 from stages.changes import plan_changes
-from stages.compose import compose_cases
+from stages.compose import compose_cases, composition_salt
 from stages.embed import embed_cases
 from stages.errors import NothingToResume, RunLocked
 from stages.extract import extract_window, register_checked_views
@@ -39,7 +43,7 @@ from stages.load import load_cases
 from stages.progress import Progress, SilentProgress
 from stages.reconcile import compare_counts, staging_counts
 
-__all__ = ["case_vector_pipeline", "run_pipeline", "PIPELINE_LOCK"]
+__all__ = ["case_vector_pipeline", "run_pipeline", "acquire_pipeline_lock", "PIPELINE_LOCK"]
 
 log = logging.getLogger(__name__)
 PIPELINE_LOCK = "case_vector_pipeline"
@@ -47,8 +51,11 @@ _TASK = dict(cache_policy=NO_CACHE, persist_result=False)
 
 
 @task(name="extract", **_TASK)
-def extract_task(con, present, window, run_dir, case_ids=None):
-    return extract_window(con, present, window, run_dir / "extract", case_ids)
+def extract_task(con, present, window, run_dir, case_ids=None, lineage=None, settings=None):
+    """Select and check the window; with ``lineage``, skip cases whose source fingerprint is known and done."""
+    salt = composition_salt(tuple(settings.task_types), settings.max_text_chars) if settings is not None else ""
+    return extract_window(con, present, window, run_dir / "extract", case_ids,
+                          lineage_state=lineage.lineage_state if lineage is not None else None, salt=salt)
 
 
 @task(name="compose", **_TASK)
@@ -82,27 +89,33 @@ def redact_task(con, run_dir, redactor, settings, progress):
 
 
 @task(name="embed", **_TASK)
-def embed_task(run_dir, primary, fallback, settings, progress):
+def embed_task(run_dir, primary, fallback, settings, progress, breaker=None, cache=None):
     return embed_cases(run_dir / "redact.parquet", run_dir / "embed.parquet", primary, fallback,
-                       batch_size=settings.batch_size, request_size=settings.embed_batch_size, progress=progress)
+                       batch_size=settings.batch_size, request_size=settings.embed_batch_size, progress=progress,
+                       breaker=breaker, cache=cache)
 
 
 @task(name="load", **_TASK)
-def load_task(run_dir, store, primary, fallback, run_id, settings, progress):
+def load_task(run_dir, store, primary, fallback, run_id, settings, progress, queue=None):
+    """Load into the store; with ``queue``, an outage queues the loads (``flows.drain`` writes them later)."""
     sizes = {"primary": primary.vector_size}
     if fallback is not None:
         sizes["fallback"] = fallback.vector_size
     with store:
-        store.ensure_schema(sizes)
         return load_cases(store, run_dir / "changes.parquet", run_dir / "redact.parquet", run_dir / "embed.parquet",
-                          run_dir / "load.parquet", run_id=run_id, batch_size=settings.load_batch_size, progress=progress)
+                          run_dir / "load.parquet", run_id=run_id, batch_size=settings.load_batch_size, progress=progress,
+                          queue=queue, vector_sizes=sizes)
 
 
 @task(name="reconcile_counts", **_TASK)
 def reconcile_counts_task(con, present, lineage, store):
     register_checked_views(con, present)
-    with store:
-        report = compare_counts(staging_counts(con), lineage.stage_status_counts(), store.count())
+    try:
+        with store:
+            stored = store.count()
+    except StoreUnavailable:  # its loads are queued; the run is not a failure, the count is unknown
+        stored = None
+    report = compare_counts(staging_counts(con), lineage.stage_status_counts(), stored)
     report.counts["quarantined_open"] = len(lineage.unresolved_failures("extract"))
     return report
 
@@ -126,7 +139,12 @@ def _default_window(blocks: PipelineBlocks, start: datetime | None, end: datetim
     return DateWindow(start=start, end=end or now_utc() + timedelta(seconds=1))
 
 
-def _acquire(blocks: PipelineBlocks, owner: str, wait: bool) -> None:
+def acquire_pipeline_lock(blocks: PipelineBlocks, owner: str, wait: bool) -> None:
+    """Take the pipeline lock for ``owner`` (waiting up to the lock's TTL if ``wait``) or raise ``RunLocked``.
+
+    Every writer of the store takes it (a run, a re-embed), so two never
+    write the same case at once.
+    """
     deadline = time.monotonic() + blocks.settings.lock_ttl_seconds
     while not blocks.lineage.acquire_lock(PIPELINE_LOCK, owner, blocks.settings.lock_ttl_seconds):
         if not wait or time.monotonic() > deadline:
@@ -172,17 +190,21 @@ def run_pipeline(
                                       {"case_ids": case_ids, "force": force} if case_ids is not None else {})
     run_dir = manifest.run_dir
     previous_hwm = (lineage.last_successful_run(PIPELINE_LOCK) or {}).get("high_water_mark")
-    _acquire(blocks, run_id, wait_for_lock)
+    acquire_pipeline_lock(blocks, run_id, wait_for_lock)
     try:
         if not resume_run_id:
             lineage.start_run(run_id, flow_name=PIPELINE_LOCK, window_start=window.start, window_end=window.end,
                               parameters={"recovery_cases": len(case_ids) if case_ids is not None else None,
                                           "force": force})
+        elif lineage.get_run(run_id) is None:  # a recovery run prepared from another run's checkpoints
+            lineage.start_run(run_id, flow_name=PIPELINE_LOCK, window_start=window.start, window_end=window.end,
+                              parameters={"recovery_cases": manifest.selection.get("cases"),
+                                          "recovery_of": manifest.selection.get("recovery_of"), "force": True})
         summary = _run_stages(blocks, manifest, window, progress, stop_after)
         if summary.get("stopped_after"):
             return summary
         seen = summary["high_water_mark"] and datetime.fromisoformat(summary["high_water_mark"])
-        if manifest.selection:  # a recovery run: the watermark belongs to window runs
+        if manifest.is_recovery:  # the watermark belongs to window runs
             seen = None
         hwm = max(h for h in (seen, previous_hwm) if h) if (seen or previous_hwm) else None
         lineage.finish_run(run_id, status="completed", high_water_mark=hwm, summary=summary)
@@ -215,13 +237,16 @@ def _run_stages(blocks: PipelineBlocks, manifest: RunManifest, window: DateWindo
         present = blocks.staging.register(con)
 
         def extract():
-            res = _call(extract_task, con, present, window, run_dir, manifest.selection.get("case_ids"))
+            forced = manifest.selection.get("force", False)
+            res = _call(extract_task, con, present, window, run_dir, manifest.selection.get("case_ids"),
+                        None if forced else lineage, s)
             record_quarantine(lineage, res.quarantined, run_id)
             return res
 
         _timed(manifest, "extract", extract, lambda r: {
-            "selected": r.selected_cases, "quarantined": len(r.quarantined), "quarantined_cases": r.quarantined_cases,
-            "orphans": r.orphans, "rows": r.rows,
+            "selected": r.selected_cases + r.skipped_unchanged, "processed": r.selected_cases,
+            "quarantined": len(r.quarantined), "quarantined_cases": r.quarantined_cases,
+            "orphans": r.orphans, "rows": r.rows, "skipped_unchanged": r.skipped_unchanged,
             "high_water_mark": r.high_water_mark.isoformat() if r.high_water_mark else None})
         stages = ["extract", "compose", "changes", "redact", "embed", "load"]
 
@@ -239,6 +264,7 @@ def _run_stages(blocks: PipelineBlocks, manifest: RunManifest, window: DateWindo
             res = _call(changes_task, con, run_dir, lineage, run_dir / "compose.parquet",
                         manifest.selection.get("force", False))
             record_selected(lineage, res.path, run_id)
+            record_fingerprints(lineage, run_dir / "extract" / "fingerprints.parquet", run_dir / "compose.parquet")
             return res
 
         _timed(manifest, "changes", changes, lambda r: {
@@ -259,23 +285,31 @@ def _run_stages(blocks: PipelineBlocks, manifest: RunManifest, window: DateWindo
             return {"run_id": run_id, "stopped_after": "redact"}
 
         def embed():
-            res = _call(embed_task, run_dir, blocks.primary, blocks.fallback, s, progress)
+            guard = EmbeddingGuard.open(blocks)  # the primary's breaker as the last run left it, and the cache
+            try:
+                res = _call(embed_task, run_dir, blocks.primary, blocks.fallback, s, progress, guard.breaker,
+                            guard.cache)
+            finally:
+                guard.close(run_id)  # breaker state and outage windows to service_status / service_outages
             record_embedded(lineage, res.path, run_id)
             return res
 
         _timed(manifest, "embed", embed, lambda r: {
             "processed": r.rows, "primary": r.primary, "fallback": r.fallback, "failed": len(r.failed),
-            "primary_calls": r.primary_calls, "short_circuited": r.short_circuited, "breaker_opened": r.breaker_opened})
+            "primary_calls": r.primary_calls, "short_circuited": r.short_circuited, "breaker_opened": r.breaker_opened,
+            "cache_hits": r.cache_hits})
         if stop("embed"):
             return {"run_id": run_id, "stopped_after": "embed"}
 
         def load():
-            res = _call(load_task, run_dir, blocks.store, blocks.primary, blocks.fallback, run_id, s, progress)
+            res = _call(load_task, run_dir, blocks.store, blocks.primary, blocks.fallback, run_id, s, progress,
+                        LoadQueue.under(blocks.home))
             record_loaded(lineage, res.path, run_dir / "changes.parquet", run_id)
             return res
 
         _timed(manifest, "load", load, lambda r: {
-            "processed": r.loaded + r.failed + r.deleted, "loaded": r.loaded, "failed": r.failed, "deleted": r.deleted})
+            "processed": r.loaded + r.failed + r.deleted + r.queued, "loaded": r.loaded, "failed": r.failed,
+            "deleted": r.deleted, "queued": r.queued})
         report = _call(reconcile_counts_task, con, present, lineage, blocks.store)
         return _summary(manifest, window, stages, report)
     finally:
@@ -289,14 +323,16 @@ def _summary(manifest: RunManifest, window: DateWindow, stages: list[str], repor
         "run_id": manifest.run_id,
         "window_start": window.start.isoformat(),
         "window_end": window.end.isoformat(),
-        "selected": st["compose"]["selected"],
+        "selected": st["compose"]["selected"] + ext.get("skipped_unchanged", 0),
         "processed": chg["processed"],
-        "skipped_unchanged": chg["skipped_unchanged"],
+        # unchanged by source fingerprint (before compose) or by checksum (after it)
+        "skipped_unchanged": chg["skipped_unchanged"] + ext.get("skipped_unchanged", 0),
         "deleted": load["deleted"],
         "quarantined": ext["quarantined"],
         "orphans": ext["orphans"],
         "failed": st["redact"].get("failed", 0) + emb["failed"] + load["failed"],
         "loaded": load["loaded"],
+        "queued": load.get("queued", 0),  # waiting in the load queue (store unavailable); see flows.drain
         "embedded_primary": emb["primary"],
         "embedded_fallback": emb["fallback"],
         "high_water_mark": ext["high_water_mark"],
@@ -314,14 +350,17 @@ def case_vector_pipeline(
     home: str | None = None,
     staging_path: str | None = None,
     wait_for_lock: bool = False,
+    block_names: dict[str, str] | None = None,
 ) -> dict:
     """Staging -> compose -> redact -> embed -> load for one date window.
 
     With no window, from the last successful run's high-water mark minus the
-    configured overlap up to now. Blocks come from the configuration file.
+    configured overlap up to now. Blocks come from the configuration file;
+    ``block_names`` (section -> saved block document, e.g. ``{"store":
+    "case-store"}``) loads those sections from the Prefect server instead.
     """
     blocks = load_blocks(Path(config_path) if config_path else None, Path(home) if home else None,
-                         Path(staging_path) if staging_path else None)
+                         Path(staging_path) if staging_path else None, block_names=block_names)
     return run_pipeline(blocks, window_start=window_start, window_end=window_end, resume_run_id=resume_run_id,
                         wait_for_lock=wait_for_lock, progress=_progress_hook.get())
 

@@ -1,37 +1,57 @@
 """Reading the store back: search and export.
 
-Search embeds the query with each configured model and searches that
-model's named vector (hybrid BM25 plus vector where the store offers it), so cases embedded only by the fallback are found too;
-scores of different models are not comparable, so hits are interleaved by
-rank, primary first, one object listed once.
+Search embeds the query with each configured model (``purpose="query"``, so
+Nomic models get ``search_query: ``) and searches that model's named vector
+(hybrid BM25 plus vector where the store offers it). Every stored object
+carries exactly one vector, the one its lineage names: the primary's, or
+the fallback's for a case embedded during an outage and not yet re-embedded
+(``flows.reembed``). So the primary search covers the primary cases and the
+fallback search the fallback-only ones, and together they cover the store.
+
+Merging: cosine scores of two models are not on one scale (a 0.6 from one
+model may beat a 0.8 from the other), so hits are interleaved by rank,
+primary first, each case listed once. If one embedder is unavailable
+(an outage), search answers from the other's vector alone and logs it.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from datetime import date, datetime
 from pathlib import Path
 
 import pyarrow as pa
 
+from blocks.errors import TransientServiceError
 from flows.config import PipelineBlocks
 
 __all__ = ["search_cases", "export_cases"]
 
+log = logging.getLogger(__name__)
+
 
 def search_cases(blocks: PipelineBlocks, text: str, k: int = 10) -> list[tuple]:
     """Best matching cases as ``(SearchHit, vector name)`` pairs."""
-    per_vector = []
+    per_vector, failures = [], []
     with blocks.store as store:
         for name, embedder in (("primary", blocks.primary), ("fallback", blocks.fallback)):
             if embedder is None:
                 continue
-            vector = embedder.embed([text], "query")[0]
+            try:
+                vector = embedder.embed([text], "query")[0]
+            except TransientServiceError as exc:
+                log.warning("search: %s embedder %s unavailable (%s); its cases are left out",
+                            name, embedder.model_name, type(exc).__name__)
+                failures.append(exc)
+                continue
             if hasattr(store, "hybrid_search"):  # stores with keyword search fuse BM25 with the vector
                 hits = store.hybrid_search(text, vector, name, k)
             else:
                 hits = store.search(vector, name, k)
             per_vector.append([(hit, name) for hit in hits])
+    if failures and not per_vector:
+        raise failures[0]
     seen, merged = set(), []
     for rank in range(k):
         for hits in per_vector:

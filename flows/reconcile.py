@@ -7,9 +7,10 @@
    failed recovery ``max_attempts`` times is parked with its reason instead of
    being retried forever.
 4. With ``repair``: deletes are re-applied, and missing, stale, untracked and
-   stuck cases are recomposed from staging by a recovery run of the pipeline
-   (exactly those ids, forced, the watermark untouched). Without it, report
-   only. The diff is taken again after a repair, so the report says what
+   stuck cases are recovered (``flows.recovery``): continued from the stage
+   they reached using their run's checkpoints, or recomposed from staging
+   when the checkpoint is gone, by recovery runs of the pipeline that never
+   move the watermark. Without it, report only. The diff is taken again after a repair, so the report says what
    remains.
 
 One ``reconciliation_runs`` row records the details as JSON; the flow then
@@ -31,7 +32,6 @@ from flows.alerting import dispatch_alerts
 from flows.config import PipelineBlocks, load_blocks
 from flows.lineage_recording import now_utc
 from flows.run_state import open_work_db
-from stages.errors import RunLocked
 from stages.extract import extract_window, register_checked_views
 from stages.reconcile import Discrepancy, compare_counts, staging_counts
 from schemas.context import CONTEXT_COLUMNS
@@ -43,7 +43,9 @@ from stages.reconcile_diff import DiffReport, diff_store_against_lineage, found_
 
 __all__ = ["case_reconciliation", "reconcile"]
 
-_STUCK_STATUSES = ("in_progress", "failed", "load_pending")
+#: Not completed and not waiting on purpose: ``load_pending`` records sit in the
+#: load queue during a store outage and are retried by its drain, not recovered.
+_STUCK_STATUSES = ("in_progress", "failed")
 _DIFF_SEVERITY = {"missing_from_store": "high", "stale_checksum": "high", "deleted_but_stored": "critical",
                   "untracked_in_store": "medium"}
 
@@ -75,8 +77,8 @@ def _park(blocks: PipelineBlocks, max_attempts: int) -> int:
 
 
 def _repair(con, blocks: PipelineBlocks, store, diff: DiffReport, stuck: list[str]) -> dict:
-    """Act on the diff and the stuck records; returns what was done."""
-    from flows.pipeline import run_pipeline
+    """Act on the diff and the stuck records; returns what was done, per recovery path."""
+    from flows.recovery import recover_cases
 
     done = {"deleted": 0, "recovered": 0, "recovery_failed": 0, "deferred": None}
     live = set(_staging_ids(con, "NOT coalesce(IsDeleted, false)"))
@@ -94,13 +96,27 @@ def _repair(con, blocks: PipelineBlocks, store, diff: DiffReport, stuck: list[st
             redo.update(i for i in ids if i in live)
     redo &= live
     if redo:
-        try:
-            summary = run_pipeline(blocks, case_ids=sorted(redo), force=True)
-            done["recovered"] = summary["loaded"] + summary["deleted"]
-            done["recovery_failed"] = summary["failed"]
-        except RunLocked as exc:
-            done["deferred"] = str(exc)
+        recovery = recover_cases(blocks, sorted(redo))
+        paths = (recovery["resumed_from_checkpoint"], recovery["recomposed"])
+        done["recovered"] = sum(p["recovered"] for p in paths)
+        done["recovery_failed"] = sum(p["failed"] for p in paths)
+        done.update(recovery)
     return done
+
+
+def _count_pending_loads(blocks: PipelineBlocks, report) -> None:
+    """Loads waiting in the queue are their own figure (``lineage_pending``, ``load_queue``), not stuck or
+    missing; a pending record no queue segment holds would wait forever, so it is a discrepancy."""
+    from blocks.load_queue import LoadQueue
+    from flows.drain import unqueued_pending
+
+    report.counts["load_queue"] = LoadQueue.under(blocks.home).size().as_dict()
+    lost = unqueued_pending(blocks) if report.counts.get("lineage_pending") else []
+    report.counts["load_pending_unqueued"] = len(lost)
+    if lost:
+        report.discrepancies.append(Discrepancy(
+            "load_pending_unqueued", "high", 0, len(lost), len(lost),
+            f"{len(lost)} cases wait for a load no queue segment holds; rerun them forced, e.g. {', '.join(lost[:5])}"))
 
 
 def _sample_context(con, blocks: PipelineBlocks, present: set[str], ids: list[str]) -> pa.Table:
@@ -177,6 +193,8 @@ def reconcile(
         con.close()
     report.counts["quarantined_open"] = len(lineage.unresolved_failures("extract"))
     report.counts["join_coverage"] = lineage.join_coverage()
+    _count_pending_loads(blocks, report)
+    report.counts["services"] = lineage.service_report(started - stuck_after, primary_model=blocks.primary.model_name)
     if diff_report is not None:
         for kind, n in diff_report.counts.items():
             if n:
@@ -242,11 +260,16 @@ def case_reconciliation(
     stuck_after_hours: float = 24.0,
     deep: bool = False,
     sample_size: int | None = 1_000,
+    block_names: dict[str, str] | None = None,
 ) -> dict:
-    """Daily reconciliation (counts, id/checksum diff, stuck records, optional repair); ``deep`` weekly."""
+    """Daily reconciliation (counts, id/checksum diff, stuck records, optional repair); ``deep`` weekly.
+
+    ``block_names`` (section -> saved block document) loads those sections from the Prefect server.
+    """
     from flows.reconcile_report import publish_markdown
 
-    blocks = load_blocks(Path(config_path) if config_path else None, Path(home) if home else None)
+    blocks = load_blocks(Path(config_path) if config_path else None, Path(home) if home else None,
+                         block_names=block_names)
     thresholds = blocks.alert_settings
     result = reconcile(blocks, repair=repair, stuck_after=timedelta(hours=stuck_after_hours), deep=deep,
                        sample_size=sample_size, completion_threshold=thresholds.completion_rate_min,

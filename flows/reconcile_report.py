@@ -4,9 +4,28 @@ from __future__ import annotations
 
 import logging
 
-__all__ = ["render_markdown", "publish_markdown"]
+__all__ = ["render_markdown", "publish_markdown", "recovery_lines"]
 
 log = logging.getLogger(__name__)
+
+
+_PATHS = (("resumed_from_checkpoint", "resumed from their run's checkpoints"),
+          ("recomposed", "recomposed from staging"))
+
+
+def recovery_lines(repair: dict | None) -> list[str]:
+    """What a repair did, per recovery path: the same sentences for Markdown and the terminal."""
+    if repair is None:
+        return ["Not requested (report only)."]
+    lines = [f"Deleted {repair['deleted']}, recovered {repair['recovered']}, failed {repair['recovery_failed']}"
+             + (f"; deferred: {repair['deferred']}" if repair.get("deferred") else "") + "."]
+    for key, label in _PATHS:
+        p = repair.get(key)
+        if p and p["cases"]:
+            lines.append(f"- {p['cases']} cases {label}: {p['recovered']} recovered, {p['failed']} failed "
+                         f"({len(p['runs'])} recovery runs).")
+    lines += [f"- recovery run failed: {e}" for e in repair.get("errors") or []]
+    return lines
 
 
 def render_markdown(result: dict) -> str:
@@ -22,10 +41,7 @@ def render_markdown(result: dict) -> str:
         lines += [f"| {d['severity']} | {d['type']} | {d['detail']} |" for d in result["discrepancies"]]
     else:
         lines.append("None.")
-    repair = result.get("repair")
-    lines += ["", "## Recovery", "", "Not requested (report only)." if repair is None else
-              f"Deleted {repair['deleted']}, recovered {repair['recovered']}, failed {repair['recovery_failed']}"
-              + (f"; deferred: {repair['deferred']}" if repair.get("deferred") else "") + "."]
+    lines += ["", "## Recovery", "", *recovery_lines(result.get("repair"))]
     alerts = result.get("alerts")
     if alerts is not None:
         lines += ["", "## Alerts", "",

@@ -5,11 +5,16 @@
                                  [--start ISO] [--end ISO] [--resume RUN_ID] [--json] [--wait]
     python -m flows.run reconcile [--home DIR] [--json]
     python -m flows.run export --out FILE.jsonl [--home DIR]
+    python -m flows.run drain [--config FILE] [--home DIR] [--json]
     python -m flows.run search "TEXT" [--home DIR] [-k N]
     python -m flows.run generate --out DIR --cases N [--seed S]
+    python -m flows.run reembed [--config FILE] [--home DIR] [--limit N] [--json]
+    python -m flows.run register-blocks [--config FILE] [--home DIR] [--prefix NAME]
 
 Exit codes: 0 done; 1 a critical discrepancy remains; 2 bad usage or
-configuration; 3 another run holds the lock; 4 the run failed.
+configuration; 3 another run holds the lock; 4 the run failed; 5 a service
+is still unavailable (drain: the vector store, the queue is kept; reembed:
+the primary embedder, the cases stay on the fallback).
 """
 
 from __future__ import annotations
@@ -59,9 +64,17 @@ def _parser() -> argparse.ArgumentParser:
     rec.add_argument("--sample", type=int, default=1_000, help="objects sampled by --deep (0: all)")
     exp = sub.add_parser("export", parents=[common], help="write stored cases as JSON lines")
     exp.add_argument("--out", type=Path, required=True)
+    dr = sub.add_parser("drain", parents=[common], help="write loads queued while the vector store was down")
+    dr.add_argument("--json", action="store_true", help="print one JSON object")
     se = sub.add_parser("search", parents=[common], help="best matching cases for a text")
     se.add_argument("text")
     se.add_argument("-k", type=int, default=10)
+    reb = sub.add_parser("reembed", parents=[common], help="move cases the fallback embedded onto the primary")
+    reb.add_argument("--limit", type=int, help="most cases to look at in this run (default: all)")
+    reb.add_argument("--json", action="store_true", help="print one JSON object")
+    reg = sub.add_parser("register-blocks", parents=[common],
+                         help="save the configured blocks on the Prefect server as <prefix>-<section>")
+    reg.add_argument("--prefix", default="case", help="block document name prefix (default: case)")
     gen = sub.add_parser("generate", parents=[common], help="write a synthetic staging folder")
     gen.add_argument("--out", type=Path, required=True)
     gen.add_argument("--cases", type=int, required=True)
@@ -129,9 +142,9 @@ def _cmd_reconcile(args) -> int:
         if alerts.get("firing"):
             print(f"Alerts firing: {', '.join(alerts['firing'])} (sent {alerts['sent']}, failed {alerts['failed']})")
         if report.get("repair"):
-            r = report["repair"]
-            print(f"Repair: deleted {r['deleted']}, recovered {r['recovered']}, failed {r['recovery_failed']}"
-                  + (f", deferred: {r['deferred']}" if r.get("deferred") else ""))
+            from flows.reconcile_report import recovery_lines
+
+            print("Repair: " + "\n".join(recovery_lines(report["repair"])))
     return 1 if any(d["severity"] == "critical" for d in report["discrepancies"]) else 0
 
 
@@ -144,12 +157,53 @@ def _cmd_export(args) -> int:
     return 0
 
 
+def _cmd_drain(args) -> int:
+    from flows.drain import load_queue_drain
+
+    summary = load_queue_drain(config_path=str(args.config) if args.config else None,
+                               home=str(args.home) if args.home else None)
+    if args.json:
+        print(json.dumps(summary, default=str))
+    elif summary["skipped"]:
+        print(summary["skipped"], file=sys.stderr)
+    else:
+        print(f"drained {summary['drained']}, deleted {summary['deleted']}, failed {summary['failed']}, "
+              f"superseded {summary['superseded']}; {summary['remaining_segments']} segments "
+              f"({summary['remaining_rows']} rows) remain"
+              + ("; the vector store is still unavailable" if summary["store_unavailable"] else ""))
+    if summary["skipped"]:
+        return 3
+    return 5 if summary["store_unavailable"] else 0
+
+
 def _cmd_search(args) -> int:
     from flows.config import load_blocks
     from flows.queries import search_cases
     from flows.summary_view import print_search_hits
 
     print_search_hits(search_cases(load_blocks(args.config, args.home), args.text, args.k))
+    return 0
+
+
+def _cmd_reembed(args) -> int:
+    from flows.reembed import fallback_reembed
+
+    summary = fallback_reembed(config_path=str(args.config) if args.config else None,
+                               home=str(args.home) if args.home else None, limit=args.limit)
+    if args.json:
+        print(json.dumps(summary, default=str))
+    else:
+        print(f"re-embed {summary['status']}: {summary['reembedded']} cases moved onto {summary['primary_model']}, "
+              f"{summary['remaining']} still on another model")
+    return 5 if summary["status"] == "primary_unavailable" else 0
+
+
+def _cmd_register_blocks(args) -> int:
+    from flows.block_documents import register_blocks
+    from flows.config import load_blocks
+
+    names = register_blocks(load_blocks(args.config, args.home), args.prefix)
+    print(json.dumps({"block_names": names}))  # names only: secrets stay on the server
     return 0
 
 
@@ -162,7 +216,8 @@ def _cmd_generate(args) -> int:
 
 
 _COMMANDS = {None: _cmd_demo, "pipeline": _cmd_pipeline, "reconcile": _cmd_reconcile, "export": _cmd_export,
-             "search": _cmd_search, "generate": _cmd_generate}
+             "search": _cmd_search, "drain": _cmd_drain, "generate": _cmd_generate, "reembed": _cmd_reembed,
+             "register-blocks": _cmd_register_blocks}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +20,12 @@ import duckdb
 
 from schemas.settings import DateWindow
 
-__all__ = ["RunManifest", "open_work_db", "prune_runs"]
+__all__ = ["RunManifest", "new_run_id", "open_work_db", "prune_runs"]
+
+
+def new_run_id(now: datetime) -> str:
+    """``<UTC time>-<8 hex>``: sorts by start time, unique across processes."""
+    return f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
 
 
 @dataclass
@@ -28,7 +34,10 @@ class RunManifest:
     run_id: str
     window: DateWindow
     stages: dict[str, dict] = field(default_factory=dict)
-    selection: dict = field(default_factory=dict)  # recovery runs: case_ids and force
+    #: Empty for a window run. A recovery run names what it works on: ``case_ids`` and
+    #: ``force`` (recomposed from staging), or ``recovery_of``, ``resumed_after`` and
+    #: ``cases`` (continued from another run's checkpoints, see ``flows.recovery``).
+    selection: dict = field(default_factory=dict)
 
     @classmethod
     def create(cls, run_dir: Path, run_id: str, window: DateWindow, selection: dict | None = None) -> "RunManifest":
@@ -46,6 +55,11 @@ class RunManifest:
         window = DateWindow(start=datetime.fromisoformat(data["window_start"]),
                             end=datetime.fromisoformat(data["window_end"]))
         return cls(run_dir, data["run_id"], window, data.get("stages", {}), data.get("selection", {}))
+
+    @property
+    def is_recovery(self) -> bool:
+        """A run on chosen cases rather than a window: it must never move the high-water mark."""
+        return bool(self.selection)
 
     def done(self, stage: str) -> bool:
         return stage in self.stages

@@ -42,7 +42,9 @@ def print_run_summary(summary: dict, console: Console | None = None) -> None:
     else:
         console.print(
             f"Loaded {summary['loaded']} cases ({summary['embedded_fallback']} on the fallback model), "
-            f"deleted {summary['deleted']}, skipped {summary['skipped_unchanged']} unchanged, "
+            + (f"queued {summary['queued']} for the vector store (it was unavailable; `drain` loads them), "
+               if summary.get("queued") else "")
+            + f"deleted {summary['deleted']}, skipped {summary['skipped_unchanged']} unchanged, "
             f"quarantined {summary['quarantined']} rows, failed {summary['failed']}."
         )
     orphans = {k: v for k, v in summary.get("orphans", {}).items() if v}

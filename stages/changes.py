@@ -1,8 +1,10 @@
 """Changes: decide, set-wise, which composed cases need work.
 
 A case whose checksum equals the checksum of its *completed* lineage record
-is skipped: rerunning a window changes nothing unless the source did. A
-deleted case is acted on once: while lineage does not yet say ``deleted``.
+is skipped: rerunning a window changes nothing unless the source did. So is
+one waiting in the load queue (``load_pending``) with that checksum: its
+vectors are queued, the drain writes them. A deleted case is acted on once:
+while lineage does not yet say ``deleted``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from stages.extract import sql_path
+from stages.sql_text import sql_path
 
 __all__ = ["ChangesResult", "plan_changes"]
 
@@ -48,7 +50,8 @@ def plan_changes(
             """CREATE OR REPLACE TEMP TABLE planned AS
             SELECT c.case_id,
                    CASE
-                     WHEN c.action = 'upsert' AND l.status = 'completed' AND l.checksum = c.checksum THEN 'skip'
+                     WHEN c.action = 'upsert' AND l.status IN ('completed', 'load_pending')
+                          AND l.checksum = c.checksum THEN 'skip'
                      WHEN c.action = 'upsert' THEN 'work'
                      WHEN c.action = 'delete' AND l.status = 'deleted' THEN 'skip_deleted'
                      ELSE 'work'

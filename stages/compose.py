@@ -39,7 +39,7 @@ from stages.composite_text import (
     measured_length_sql,
     measured_populated_sql,
 )
-from stages.extract import sql_path, quote_ident
+from stages.sql_text import quote_ident, sql_path
 
 __all__ = ["ComposeResult", "compose_cases", "composition_salt"]
 

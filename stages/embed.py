@@ -20,6 +20,9 @@ and the next batch's chunks are already in flight while a batch is written
   (``InputRejected: ...``, never the text), the rest of the chunk goes on.
 - A terminal refusal (``EmbedderRejected``: bad credentials, unknown model)
   stops the run: falling back would hide a configuration error.
+- With an ``EmbeddingCache``, texts embedded before (same model, same text)
+  are taken from it and never sent; fresh vectors are added to it. A rerun
+  after a failed load pays nothing.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import pyarrow as pa
 
 from blocks.circuit_breaker import CircuitBreaker
 from blocks.embedder import Embedder
+from blocks.embedding_cache import EmbeddingCache
 from blocks.embedding_http import EmbedderInputRejected
 from blocks.errors import TransientServiceError
 from schemas.checkpoints import CHECKPOINTS, embed_arrow
@@ -62,6 +66,8 @@ class EmbedResult:
     """Chunks sent straight to the fallback because the breaker was open."""
     breaker_opened: int = 0
     """Times the breaker opened during this stage."""
+    cache_hits: int = 0
+    """Rows whose vector came from the embedding cache (no provider call)."""
 
 
 def checked_vectors(embedder: Embedder, texts: list[str]) -> np.ndarray:
@@ -120,50 +126,79 @@ class _Done:
 class _Batch:
     """The vectors, models and errors of one batch, filled chunk by chunk (chunks never overlap)."""
 
-    def __init__(self, texts: list[str], primary: Embedder, fallback: Embedder | None, breaker: CircuitBreaker):
+    def __init__(self, texts: list[str], primary: Embedder, fallback: Embedder | None, breaker: CircuitBreaker,
+                 cache: EmbeddingCache | None = None):
         n = len(texts)
-        self.texts, self.primary, self.fallback, self.breaker = texts, primary, fallback, breaker
+        self.texts, self.primary, self.fallback, self.breaker, self.cache = texts, primary, fallback, breaker, cache
         self.prim = np.zeros((n, primary.vector_size), dtype=np.float32)
         self.fall = np.zeros((n, fallback.vector_size), dtype=np.float32) if fallback else None
         self.used_primary = np.zeros(n, dtype=bool)
         self.used_fallback = np.zeros(n, dtype=bool)
         self.errors: list[str | None] = [None] * n
+        self.cache_hits = 0
 
     def embed_chunk(self, lo: int, hi: int) -> int:
-        """Primary first, fallback on outage; returns the number of rows handled."""
+        """Cache, then primary, fallback on outage; returns the number of rows handled."""
+        rows = self._uncached(self.primary, np.arange(lo, hi), self.prim, self.used_primary)
+        if not len(rows):
+            return hi - lo
         if not self.breaker.allow():
-            self._fall_back(lo, hi, "CircuitOpen")
+            self._fall_back(rows, "CircuitOpen")
             return hi - lo
         try:
-            vectors, ok, refused = _embed_isolating(self.primary, self.texts[lo:hi])
+            vectors, ok, refused = _embed_isolating(self.primary, [self.texts[i] for i in rows])
         except TransientServiceError as exc:
-            self.breaker.record_failure()
+            self.breaker.record_failure(type(exc).__name__)
             log.warning("primary embedder %s unavailable for %d texts: %s",
-                        self.primary.model_name, hi - lo, type(exc).__name__)
-            self._fall_back(lo, hi, type(exc).__name__)
+                        self.primary.model_name, len(rows), type(exc).__name__)
+            self._fall_back(rows, type(exc).__name__)
             return hi - lo
         self.breaker.record_success()
-        self.prim[lo:hi][ok] = vectors[ok]
-        self.used_primary[lo:hi] = ok
-        self._refuse(lo, refused)
+        self._keep(self.primary, rows, vectors, ok, self.prim, self.used_primary)
+        self._refuse(rows, refused)
         return hi - lo
 
-    def _fall_back(self, lo: int, hi: int, cause: str) -> None:
+    def _uncached(self, embedder: Embedder, rows: np.ndarray, matrix: np.ndarray, used: np.ndarray) -> np.ndarray:
+        """Fill the rows the cache knows for ``embedder``; return the others."""
+        if self.cache is None or not len(rows):
+            return rows
+        found = self.cache.get(embedder.model_name, [self.texts[i] for i in rows], embedder.vector_size)
+        if not found:
+            return rows
+        hit = np.zeros(len(rows), dtype=bool)
+        hit[list(found)] = True
+        matrix[rows[hit]] = np.stack([found[i] for i in np.flatnonzero(hit)])
+        used[rows[hit]] = True
+        self.cache_hits += int(hit.sum())
+        return rows[~hit]
+
+    def _keep(self, embedder: Embedder, rows: np.ndarray, vectors: np.ndarray, ok: np.ndarray, matrix: np.ndarray,
+              used: np.ndarray) -> None:
+        matrix[rows[ok]] = vectors[ok]
+        used[rows[ok]] = True
+        if self.cache is not None and ok.any():
+            self.cache.put(embedder.model_name, [self.texts[i] for i in rows[ok]], vectors[ok])
+
+    def _fall_back(self, rows: np.ndarray, cause: str) -> None:
         if self.fallback is None:
-            self.errors[lo:hi] = [f"{cause}: primary {self.primary.model_name} unavailable, no fallback"] * (hi - lo)
+            for i in rows:
+                self.errors[i] = f"{cause}: primary {self.primary.model_name} unavailable, no fallback"
+            return
+        rows = self._uncached(self.fallback, rows, self.fall, self.used_fallback)
+        if not len(rows):
             return
         try:
-            vectors, ok, refused = _embed_isolating(self.fallback, self.texts[lo:hi])
+            vectors, ok, refused = _embed_isolating(self.fallback, [self.texts[i] for i in rows])
         except TransientServiceError as exc:
-            self.errors[lo:hi] = [f"{type(exc).__name__}: primary and fallback unavailable"] * (hi - lo)
+            for i in rows:
+                self.errors[i] = f"{type(exc).__name__}: primary and fallback unavailable"
             return
-        self.fall[lo:hi][ok] = vectors[ok]
-        self.used_fallback[lo:hi] = ok
-        self._refuse(lo, refused)
+        self._keep(self.fallback, rows, vectors, ok, self.fall, self.used_fallback)
+        self._refuse(rows, refused)
 
-    def _refuse(self, lo: int, refused: dict[int, str]) -> None:
+    def _refuse(self, rows: np.ndarray, refused: dict[int, str]) -> None:
         for i, reason in refused.items():
-            self.errors[lo + i] = reason
+            self.errors[rows[i]] = reason
 
     def table(self, ids: list[str], schema: pa.Schema) -> pa.Table:
         n, primary, fallback = len(ids), self.primary, self.fallback
@@ -193,6 +228,7 @@ def embed_cases(
     progress: Progress | None = None,
     concurrency: int | None = None,
     breaker: CircuitBreaker | None = None,
+    cache: EmbeddingCache | None = None,
 ) -> EmbedResult:
     """Embed every row of ``redact_path`` into ``out_path``; see module docstring.
 
@@ -200,6 +236,9 @@ def embed_cases(
     ``max_concurrency`` when it declares one (HTTP embedders), else 1.
     ``breaker`` guards the primary; by default a fresh one (3 failed chunks
     in a row open it for 30 s). Pass one to share its state across calls.
+    ``cache`` is consulted before any provider is called (primary first,
+    then the fallback's entries when the primary cannot serve) and filled
+    after every successful call.
     """
     progress = progress or SilentProgress()
     breaker = breaker or CircuitBreaker(f"embedder {primary.model_name}")
@@ -214,7 +253,7 @@ def embed_cases(
     def start(batch: pa.RecordBatch) -> tuple[list[str], _Batch, list]:
         """Submit every chunk of ``batch`` (or, without a pool, embed them now)."""
         ids = batch.column("case_id").to_pylist()
-        work = _Batch(batch.column("composite_text").to_pylist(), primary, fallback, breaker)
+        work = _Batch(batch.column("composite_text").to_pylist(), primary, fallback, breaker, cache)
         chunks = [(lo, min(lo + request_size, len(ids))) for lo in range(0, len(ids), request_size)]
         if pool is None:
             return ids, work, [_Done(work.embed_chunk(lo, hi)) for lo, hi in chunks]
@@ -228,6 +267,7 @@ def embed_cases(
         result.primary += int(work.used_primary.sum())
         result.fallback += int(work.used_fallback.sum())
         result.failed += [(i, e) for i, e in zip(ids, work.errors) if e]
+        result.cache_hits += work.cache_hits
 
     try:
         with writer:

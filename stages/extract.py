@@ -19,6 +19,7 @@ The clean rows go to ``<run>/extract/<table>.parquet``, validated by pandera.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -32,13 +33,10 @@ from schemas.settings import DateWindow
 from schemas.staging import CHILD_TABLES, TABLES, TableSpec
 from stages.checkpoint import read_checkpoint
 from stages.errors import MissingColumn
+from stages.fingerprint import skip_unchanged
+from stages.sql_text import CASE_CHILD_PARENTS, quote_ident, sql_path
 
-__all__ = ["ExtractResult", "extract_window", "register_checked_views", "count_orphans", "quote_ident", "sql_path"]
-
-
-def quote_ident(name: str) -> str:
-    """Quote an identifier for DuckDB (names come from the contract, not data)."""
-    return '"' + name.replace('"', '""') + '"'
+__all__ = ["ExtractResult", "extract_window", "register_checked_views", "count_orphans"]
 
 
 @dataclass
@@ -50,6 +48,7 @@ class ExtractResult:
     quarantined_cases: int = 0
     orphans: dict[str, int] = field(default_factory=dict)
     high_water_mark: datetime | None = None
+    skipped_unchanged: int = 0
 
 
 def _source_columns(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, tuple[str, str]]:
@@ -97,7 +96,7 @@ def _typed_view(con: duckdb.DuckDBPyConnection, spec: TableSpec, present: bool) 
 
 _IN_WINDOW = "(LastModifiedDate IS NULL OR (LastModifiedDate >= $start AND LastModifiedDate < $end))"
 
-_PARENT_OF = {"task": "WhatId", "workorder": "CaseId", "casecomment": "ParentId", "emailmessage": "ParentId"}
+_PARENT_OF = CASE_CHILD_PARENTS
 
 
 def _select_given(con: duckdb.DuckDBPyConnection, case_ids: list[str]) -> None:
@@ -197,6 +196,24 @@ def _quarantine(con: duckdb.DuckDBPyConnection, window: DateWindow) -> tuple[lis
     return failures, bad
 
 
+def _high_water_mark(con: duckdb.DuckDBPyConnection, window: DateWindow) -> datetime | None:
+    """Latest ``LastModifiedDate`` before the window's end among the rows of the selected cases.
+
+    Taken before unchanged cases are skipped: a touched but unchanged row
+    has been seen, and the next window may start after it.
+    """
+    parts = [f"SELECT max(LastModifiedDate) AS m FROM chk_case WHERE Id IN (SELECT case_id FROM sel) AND LastModifiedDate < $end"]
+    parts += [
+        f"SELECT max(LastModifiedDate) FROM chk_{table} WHERE {parent} IN (SELECT case_id FROM sel) AND LastModifiedDate < $end"
+        for table, parent in _PARENT_OF.items()
+    ]
+    parts.append(
+        "SELECT max(f.LastModifiedDate) FROM chk_workorderfeed f JOIN chk_workorder w ON f.ParentId = w.Id "
+        "WHERE w.CaseId IN (SELECT case_id FROM sel) AND f.LastModifiedDate < $end"
+    )
+    return con.execute(f"SELECT max(m) FROM ({' UNION ALL '.join(parts)})", {"end": window.end}).fetchall()[0][0]
+
+
 def count_orphans(con: duckdb.DuckDBPyConnection, window: DateWindow | None = None) -> dict[str, int]:
     """Child rows whose parent does not exist, per child table (needs ``chk_*`` views).
 
@@ -225,20 +242,35 @@ def register_checked_views(con: duckdb.DuckDBPyConnection, present: set[str]) ->
 def extract_window(
     con: duckdb.DuckDBPyConnection, present: set[str], window: DateWindow, out_dir: Path,
     case_ids: list[str] | None = None,
+    *,
+    lineage_state: Callable[[list[str]], pa.Table] | None = None,
+    salt: str = "",
 ) -> ExtractResult:
     """Select, check and checkpoint the cases of ``window``; see the module docstring.
 
     With ``case_ids`` (recovery), exactly those cases are selected instead.
+    With ``lineage_state`` (a lookup of lineage rows by id), cases whose
+    source fingerprint lineage already holds in a finished state are
+    skipped before anything is copied (``stages.fingerprint``), and the
+    fingerprints of the rest are written to ``fingerprints.parquet``.
     """
     register_checked_views(con, present)
     if case_ids is not None:
         _select_given(con, case_ids)
     else:
         _select_cases(con, window)
-    _materialise(con)
-    failures, bad_cases = _quarantine(con, window)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    hwm = _high_water_mark(con, window)
+    skipped = 0
+    if lineage_state is not None:
+        skipped = skip_unchanged(con, lineage_state, salt)
+        target = out_dir / "fingerprints.parquet"
+        partial = target.with_name(target.name + ".partial")
+        con.execute(f"COPY (SELECT case_id, fingerprint FROM fp ORDER BY case_id) TO '{sql_path(partial)}' (FORMAT parquet)")
+        partial.replace(target)
+    _materialise(con)
+    failures, bad_cases = _quarantine(con, window)
     rows: dict[str, int] = {}
     for table, spec in TABLES.items():
         cols = ", ".join(quote_ident(c) for c in spec.column_names)
@@ -252,14 +284,6 @@ def extract_window(
         schema = extract_schema(table)
         rows[table] = sum(b.num_rows for b in read_checkpoint(partial, schema, batch_size=50_000))
         partial.replace(target)
-    hwm = con.execute(
-        "SELECT max(m) FROM ("
-        + " UNION ALL ".join(
-            f"SELECT max(LastModifiedDate) AS m FROM x_{t} WHERE LastModifiedDate < $end" for t in TABLES
-        )
-        + ")",
-        {"end": window.end},
-    ).fetchall()[0][0]
     return ExtractResult(
         directory=out_dir,
         selected_cases=rows["case"],
@@ -268,17 +292,8 @@ def extract_window(
         quarantined_cases=bad_cases,
         orphans=count_orphans(con, window),
         high_water_mark=hwm,
+        skipped_unchanged=skipped,
     )
-
-
-def sql_path(path: Path) -> str:
-    """A filesystem path as a DuckDB string literal body.
-
-    COPY ... TO does not take a bound parameter for its target; the path is
-    built from the configured home folder and a generated run id, never from
-    data, and single quotes are doubled.
-    """
-    return str(path).replace("'", "''")
 
 
 assert set(CHILD_TABLES) == set(_PARENT_OF) | {"workorderfeed"}

@@ -7,16 +7,27 @@ sized for the store. Only what the store confirmed is reported ``loaded``;
 everything else is ``failed`` with a reason that names the case, never its
 content. Rows the embed stage could not embed were reported there and are
 not loaded. Deletes come from the changes checkpoint.
+
+An outage of the store (``StoreUnavailable`` when checking the schema, for an
+upsert batch or for the deletes) does not fail the stage when a
+``LoadQueue`` is given: that batch and every later one (the store is not
+asked again in this run) go into one queue segment, outcome ``pending``,
+vectors included, so nothing is embedded twice. Objects the store rejected
+one by one stay ``failed``: only outages queue. ``load_queued`` writes a
+batch of queued entries later (``flows.drain``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from blocks.errors import StoreUnavailable
+from blocks.load_queue import DELETE_COLUMNS, OP_DELETE, OP_UPSERT, LoadQueue, SegmentWriter
 from blocks.vector_store import VectorStore, vector_column
 from schemas.checkpoints import CHECKPOINTS, LOAD_ARROW
 from schemas.fields import FIELDS, NAMED_VECTORS
@@ -24,7 +35,10 @@ from schemas.ids import object_uuid
 from stages.checkpoint import CheckpointWriter, checkpoint_rows, read_checkpoint
 from stages.progress import Progress, SilentProgress
 
-__all__ = ["LoadResult", "load_cases", "object_table"]
+__all__ = ["LoadResult", "load_cases", "object_table", "load_queued", "QUEUED_REASON"]
+
+#: ``reason`` of a ``pending`` outcome (names no case content).
+QUEUED_REASON = "vector store unavailable; queued in the load queue"
 
 
 @dataclass(frozen=True)
@@ -33,6 +47,8 @@ class LoadResult:
     loaded: int
     failed: int
     deleted: int
+    queued: int = 0  # upserts and deletes waiting in the load queue
+    segment: Path | None = None  # the queue segment this run wrote, if any
 
 
 def object_table(redacted: pa.Table, embedded: pa.Table, run_id: str) -> pa.Table:
@@ -63,13 +79,25 @@ def load_cases(
     run_id: str,
     batch_size: int,
     progress: Progress | None = None,
+    queue: LoadQueue | None = None,
+    vector_sizes: Mapping[str, int] | None = None,
 ) -> LoadResult:
-    """Upsert embedded cases and delete deleted ones; outcomes go to ``out_path``."""
+    """Upsert embedded cases and delete deleted ones; outcomes go to ``out_path``.
+
+    ``vector_sizes``: check (or create) the store's schema first. ``queue``:
+    queue instead of failing when the store is unavailable; without one, an
+    outage raises ``StoreUnavailable`` as before. The queue segment is made
+    durable before the outcomes checkpoint is written, so a ``pending``
+    outcome always has its entry on disk.
+    """
     progress = progress or SilentProgress()
     progress.start("load", checkpoint_rows(redact_path))
     writer = CheckpointWriter(Path(out_path), CHECKPOINTS["load"], LOAD_ARROW)
-    loaded = failed = deleted = 0
-    with writer:
+    outbox = _Outbox(queue, run_id)
+    loaded = failed = deleted = queued = 0
+    with writer, outbox:
+        if vector_sizes is not None:
+            outbox.attempt(lambda: store.ensure_schema(vector_sizes))
         pairs = _aligned(
             read_checkpoint(redact_path, CHECKPOINTS["redact"], batch_size=batch_size),
             read_checkpoint(embed_path, CHECKPOINTS["embed"], batch_size=batch_size),
@@ -80,26 +108,126 @@ def load_cases(
             outcome: dict[str, tuple[str, str | None]] = {}
             objects = object_table(red_t, emb_t, run_id)
             if objects.num_rows:
-                res = store.upsert(objects)
-                outcome.update({cid: ("loaded", None) for cid in res.succeeded})
-                outcome.update({cid: ("failed", reason) for cid, reason in res.failed})
+                res = outbox.attempt(lambda: store.upsert(objects))
+                if res is None:
+                    outbox.segment.add_upserts(objects)
+                    outcome.update({cid: ("pending", QUEUED_REASON) for cid in objects.column("case_id").to_pylist()})
+                else:
+                    outcome.update({cid: ("loaded", None) for cid in res.succeeded})
+                    outcome.update({cid: ("failed", reason) for cid, reason in res.failed})
             for cid in objects.column("case_id").to_pylist():  # embed failures were reported by embed
                 outcome.setdefault(cid, ("failed", "the store reported neither success nor failure"))
             writer.write(_outcomes(outcome))
             loaded += sum(1 for o, _ in outcome.values() if o == "loaded")
             failed += sum(1 for o, _ in outcome.values() if o == "failed")
+            queued += sum(1 for o, _ in outcome.values() if o == "pending")
             progress.advance(red_t.num_rows)
         for batch in read_checkpoint(changes_path, CHECKPOINTS["changes"], batch_size=batch_size,
-                                     columns=["case_id", "action"]):
+                                     columns=["case_id", "action", *DELETE_COLUMNS[1:]]):
             t = pa.Table.from_batches([batch])
-            ids = t.filter(pc.equal(t.column("action"), "delete")).column("case_id").to_pylist()
-            if ids:
-                store.delete(ids)
+            gone = t.filter(pc.equal(t.column("action"), "delete"))
+            ids = gone.column("case_id").to_pylist()
+            if not ids:
+                continue
+            if outbox.attempt(lambda: store.delete(ids)) is None:
+                outbox.segment.add_deletes(_with_ids(gone.select(list(DELETE_COLUMNS)), run_id))
+                writer.write(_outcomes({cid: ("pending", QUEUED_REASON) for cid in ids}))
+                queued += len(ids)
+            else:
                 writer.write(_outcomes({cid: ("deleted", None) for cid in ids}))
                 deleted += len(ids)
+        segment = outbox.commit()
         writer.close()
     progress.finish()
-    return LoadResult(Path(out_path), loaded, failed, deleted)
+    return LoadResult(Path(out_path), loaded, failed, deleted, queued, segment)
+
+
+class _Outbox:
+    """Calls the store until it is unavailable once; from then on everything goes to one queue segment."""
+
+    def __init__(self, queue: LoadQueue | None, run_id: str) -> None:
+        self._queue = queue
+        self._run_id = run_id
+        self.down = False
+        self.segment: SegmentWriter | None = None
+
+    def attempt(self, call):
+        """``call()``'s result, or None when the store is (or was found) unavailable and a queue exists."""
+        if not self.down:
+            try:
+                result = call()
+                return True if result is None else result
+            except StoreUnavailable:
+                if self._queue is None:
+                    raise
+                self.down = True
+                self.segment = self._queue.open_segment(self._run_id)
+        return None
+
+    def commit(self) -> Path | None:
+        return self.segment.commit() if self.segment is not None else None
+
+    def __enter__(self) -> "_Outbox":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None and self.segment is not None:
+            self.segment.abort()
+
+
+def _with_ids(deletes: pa.Table, run_id: str) -> pa.Table:
+    ids = pa.array([object_uuid(c) for c in deletes.column("case_id").to_pylist()], pa.string())
+    runs = pa.repeat(pa.scalar(run_id, pa.string()), deletes.num_rows)
+    return deletes.append_column("id", ids).append_column("run_id", runs)
+
+
+def load_queued(store: VectorStore, entries: pa.Table, lineage_state: pa.Table) -> pa.Table:
+    """Write queued entries that are still current; return their outcomes.
+
+    ``entries`` are segment rows (``blocks.load_queue``), at most one per
+    case. An entry is written only while lineage still says ``load_pending``
+    with the entry's checksum; otherwise a later run has loaded, changed or
+    deleted the case since, and the entry is ``superseded`` (not written: it
+    would overwrite newer content). Raises ``StoreUnavailable`` if the store
+    is down, before or during the write; writes are idempotent (uuid5 ids,
+    whole-object replacement), so a repeat after a crash changes nothing.
+
+    Returns ``case_id``, ``outcome`` (loaded | failed | deleted |
+    superseded), ``reason`` and the entry's ``checksum``, ``case_number``,
+    ``source_last_modified`` and ``run_id``.
+    """
+    state = lineage_state.select(["record_id", "checksum", "status"])
+    pending = state.filter(pc.equal(state.column("status"), "load_pending"))
+    sep = "\x1f"  # joins id and checksum into one key; neither contains it
+    key = pc.binary_join_element_wise(pending.column("record_id"), pending.column("checksum"), sep)
+    entry_key = pc.binary_join_element_wise(entries.column("case_id"), entries.column("checksum"), sep)
+    current = pc.fill_null(pc.is_in(entry_key, value_set=key.combine_chunks()), False)
+    live = entries.filter(current)
+    outcome: dict[str, tuple[str, str | None]] = {
+        cid: ("superseded", None) for cid in entries.filter(pc.invert(current)).column("case_id").to_pylist()}
+    upserts = live.filter(pc.equal(live.column("op"), OP_UPSERT))
+    deletes = live.filter(pc.equal(live.column("op"), OP_DELETE))
+    if upserts.num_rows:
+        objects = upserts.drop_columns(["op"])
+        res = store.upsert(objects)
+        outcome.update({cid: ("loaded", None) for cid in res.succeeded})
+        outcome.update({cid: ("failed", reason) for cid, reason in res.failed})
+        for cid in upserts.column("case_id").to_pylist():
+            outcome.setdefault(cid, ("failed", "the store reported neither success nor failure"))
+    if deletes.num_rows:
+        ids = deletes.column("case_id").to_pylist()
+        store.delete(ids)
+        outcome.update({cid: ("deleted", None) for cid in ids})
+    ids = entries.column("case_id")
+    return pa.table({
+        "case_id": ids,
+        "outcome": pa.array([outcome[c][0] for c in ids.to_pylist()], pa.string()),
+        "reason": pa.array([outcome[c][1] for c in ids.to_pylist()], pa.string()),
+        "checksum": entries.column("checksum"),
+        "case_number": entries.column("case_number"),
+        "source_last_modified": entries.column("source_last_modified"),
+        "run_id": entries.column("run_id"),
+    })
 
 
 def _aligned(left, right):

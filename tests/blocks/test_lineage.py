@@ -59,6 +59,21 @@ def test_ensure_schema_is_idempotent(store):
     assert store.lineage_state(["a"]).num_rows == 1
 
 
+def test_ensure_schema_adds_new_nullable_columns_to_an_older_database(store):
+    """A database created before ``source_fingerprint`` existed gets the column, data kept."""
+    from sqlalchemy import inspect, text
+
+    store.upsert_records(_extracted(["a"]))
+    with store.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE data_lineage DROP COLUMN source_fingerprint"))
+    store.close()
+    assert "source_fingerprint" not in {c["name"] for c in inspect(store.engine).get_columns("data_lineage")}
+    store.ensure_schema()
+    assert "source_fingerprint" in {c["name"] for c in inspect(store.engine).get_columns("data_lineage")}
+    state = store.lineage_state(["a"]).to_pylist()
+    assert state[0]["checksum"] == "sum-a" and state[0]["source_fingerprint"] is None
+
+
 def test_upsert_then_partial_update_keeps_other_columns(store):
     """An upsert with fewer keys updates only those keys; created_at stays, updated_at moves."""
     assert store.upsert_records(_extracted(["a", "b"], has_tasks=True, task_count=2)) == 2
@@ -111,6 +126,7 @@ def test_mark_updates_every_id_in_bulk(store):
     assert state[ids[0]] == {
         "record_id": ids[0],
         "checksum": f"sum-{ids[0]}",
+        "source_fingerprint": None,
         "status": "completed",
         "current_stage": "weaviate_loaded",
         "retry_count": 1,
@@ -316,3 +332,14 @@ def test_copies_and_pickles_open_their_own_engine(tmp_path):
             with clone:
                 assert clone.engine is not lineage.engine
                 assert clone.lineage_state(["a"]).num_rows == 1
+
+
+def test_set_fingerprints_updates_existing_rows_only(store):
+    """Fingerprints land on existing rows in one batch; an unknown id never creates a row."""
+    ids = [f"f{i}" for i in range(ID_CHUNK + 5)]
+    store.upsert_records(_extracted(ids))
+    store.set_fingerprints(ids + ["unknown"], [f"fp-{i}" for i in ids] + ["fp-x"])
+    state = {r["record_id"]: r for r in store.lineage_state(ids + ["unknown"]).to_pylist()}
+    assert "unknown" not in state
+    assert all(state[i]["source_fingerprint"] == f"fp-{i}" for i in ids)
+    assert state[ids[0]]["status"] == "in_progress" and state[ids[0]]["checksum"] == f"sum-{ids[0]}"

@@ -113,6 +113,8 @@ class WeaviateService(weaviate_pb2_grpc.WeaviateServicer):
 
     def _enter(self, context, name: str) -> None:
         self.state.calls.append(f"grpc {name}")
+        if name == "BatchObjects":
+            self._count_down_to_outage()
         if self.state.faults.grpc_unavailable:
             context.abort(grpc.StatusCode.UNAVAILABLE, "stand-in: injected outage")
         if self.state.faults.delay:
@@ -121,6 +123,17 @@ class WeaviateService(weaviate_pb2_grpc.WeaviateServicer):
         if self.state.api_key and sent != f"Bearer {self.state.api_key}":
             context.abort(grpc.StatusCode.UNAUTHENTICATED,
                           "anonymous access not enabled, please provide an auth scheme")
+
+    def _count_down_to_outage(self) -> None:
+        """``faults.outage_after_batches``: an outage that starts in the middle of a load."""
+        faults = self.state.faults
+        with self.state.lock:
+            if faults.outage_after_batches is None:
+                return
+            if faults.outage_after_batches <= 0:
+                faults.go_down()
+            else:
+                faults.outage_after_batches -= 1
 
     def _class(self, context, name: str) -> dict:
         cls = self.state.classes.get(name)

@@ -6,6 +6,8 @@
     standin.faults.grpc_unavailable = True # every gRPC call fails UNAVAILABLE
     standin.faults.delay = 3.0             # every answer comes 3 s late
     standin.faults.reject[object_uuid] = "reason"  # that object fails, its batch succeeds
+    standin.faults.go_down(); standin.faults.come_back()  # a switchable outage (503 + UNAVAILABLE)
+    standin.faults.outage_after_batches = 2  # two more BatchObjects answered, then down
     standin.stop()                         # unreachable; start() again on the same ports
 """
 

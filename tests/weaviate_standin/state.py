@@ -34,9 +34,19 @@ class Faults:
     rest_status: int | None = None  # every REST call answers this status (e.g. 503)
     grpc_unavailable: bool = False  # every gRPC call (health check included) fails UNAVAILABLE
     reject: dict[str, str] = field(default_factory=dict)  # object uuid -> error in an otherwise fine batch
+    outage_after_batches: int | None = None  # answer this many more BatchObjects requests, then go down
+
+    def go_down(self) -> None:
+        """Switch to an outage: REST answers 503 (readiness too), every gRPC call UNAVAILABLE."""
+        self.rest_status, self.grpc_unavailable = 503, True
+
+    def come_back(self) -> None:
+        """End an outage started by ``go_down`` (or by ``outage_after_batches``)."""
+        self.rest_status, self.grpc_unavailable, self.outage_after_batches = None, False, None
 
     def clear(self) -> None:
         self.delay, self.rest_status, self.grpc_unavailable = 0.0, None, False
+        self.outage_after_batches = None
         self.reject.clear()
 
 
