@@ -21,7 +21,7 @@ from blocks.embedding_http import HttpEmbedder
 from blocks.lineage_service_status import embedder_service
 from flows.config import PipelineBlocks
 
-__all__ = ["EmbeddingGuard", "open_cache"]
+__all__ = ["EmbeddingGuard", "open_cache", "restored_breaker"]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,19 @@ def open_cache(blocks: PipelineBlocks) -> EmbeddingCache | None:
     return EmbeddingCache(path, max_entries=settings.max_entries, max_age_days=settings.max_age_days)
 
 
+def restored_breaker(blocks: PipelineBlocks) -> CircuitBreaker:
+    """The primary's breaker as the last run left it in ``service_status`` (closed if none is recorded)."""
+    service = embedder_service(blocks.primary.model_name)
+    breaker = blocks.breaker.build(service)
+    snapshot = blocks.lineage.breaker_snapshot(service)
+    if snapshot is not None:
+        breaker.restore(snapshot)
+        if breaker.state != "closed":
+            log.warning("%s was left %s by an earlier run (since %s, last failure %s)", service,
+                        breaker.state, snapshot.since, snapshot.last_failure)
+    return breaker
+
+
 class EmbeddingGuard:
     """The primary's breaker (restored from lineage) and the cache, for one stage or flow run."""
 
@@ -54,15 +67,7 @@ class EmbeddingGuard:
     @classmethod
     def open(cls, blocks: PipelineBlocks) -> "EmbeddingGuard":
         """Restore the primary's breaker from ``service_status`` and open the cache."""
-        service = embedder_service(blocks.primary.model_name)
-        breaker = blocks.breaker.build(service)
-        snapshot = blocks.lineage.breaker_snapshot(service)
-        if snapshot is not None:
-            breaker.restore(snapshot)
-            if breaker.state != "closed":
-                log.warning("%s was left %s by an earlier run (since %s, last failure %s)", service,
-                            breaker.state, snapshot.since, snapshot.last_failure)
-        return cls(blocks, breaker, open_cache(blocks))
+        return cls(blocks, restored_breaker(blocks), open_cache(blocks))
 
     def close(self, run_id: str | None) -> None:
         """Persist the breaker (state and outage windows); prune and close the cache."""

@@ -11,7 +11,9 @@ fallback search the fallback-only ones, and together they cover the store.
 Merging: cosine scores of two models are not on one scale (a 0.6 from one
 model may beat a 0.8 from the other), so hits are interleaved by rank,
 primary first, each case listed once. If one embedder is unavailable
-(an outage), search answers from the other's vector alone and logs it.
+(an outage), search answers from the other's vector alone and logs it; an
+outage the last run recorded (the persisted breaker is open) skips the
+primary without calling it.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pyarrow as pa
+from sqlalchemy.exc import SQLAlchemyError
 
 from blocks.errors import TransientServiceError
 from flows.config import PipelineBlocks
+from flows.embedding_guard import restored_breaker
 
 __all__ = ["search_cases", "export_cases"]
 
@@ -34,9 +38,14 @@ log = logging.getLogger(__name__)
 def search_cases(blocks: PipelineBlocks, text: str, k: int = 10) -> list[tuple]:
     """Best matching cases as ``(SearchHit, vector name)`` pairs."""
     per_vector, failures = [], []
+    primary_open = _primary_breaker_open(blocks)
     with blocks.store as store:
         for name, embedder in (("primary", blocks.primary), ("fallback", blocks.fallback)):
             if embedder is None:
+                continue
+            if name == "primary" and primary_open and blocks.fallback is not None:
+                log.warning("search: the primary embedder %s is in an outage the last run recorded; "
+                            "answering from the fallback's cases only", embedder.model_name)
                 continue
             try:
                 vector = embedder.embed([text], "query")[0]
@@ -59,6 +68,18 @@ def search_cases(blocks: PipelineBlocks, text: str, k: int = 10) -> list[tuple]:
                 seen.add(hits[rank][0].case_id)
                 merged.append(hits[rank])
     return merged[:k]
+
+
+def _primary_breaker_open(blocks: PipelineBlocks) -> bool:
+    """Whether the persisted breaker says not to call the primary now (read only: search saves no state).
+
+    Without it, a search during an outage would spend the primary's whole
+    retry budget before answering from the fallback.
+    """
+    try:
+        return not restored_breaker(blocks).allow()
+    except SQLAlchemyError:  # no lineage database yet: nothing recorded
+        return False
 
 
 def _jsonable(value):

@@ -80,9 +80,12 @@ def validate_batch(batch: pa.RecordBatch | pa.Table, schema: CheckpointSchema, w
 class CheckpointWriter:
     """Streams validated batches into one Parquet file, renamed into place on close."""
 
-    def __init__(self, path: Path, schema: CheckpointSchema, arrow_schema: pa.Schema | None = None):
+    def __init__(self, path: Path, schema: CheckpointSchema, arrow_schema: pa.Schema | None = None,
+                 compression: str | dict[str, str] = "zstd"):
+        """``compression``: one codec, or one per top-level column (vectors barely compress; text does)."""
         self.path = Path(path)
         self.schema = schema
+        self._compression = compression
         self._partial = self.path.with_name(self.path.name + ".partial")
         self._arrow_schema = arrow_schema
         self._writer: pq.ParquetWriter | None = None
@@ -93,7 +96,7 @@ class CheckpointWriter:
         if self._writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._arrow_schema = self._arrow_schema or batch.schema
-            self._writer = pq.ParquetWriter(self._partial, self._arrow_schema, compression="zstd")
+            self._writer = pq.ParquetWriter(self._partial, self._arrow_schema, compression=self._compression)
         if isinstance(batch, pa.RecordBatch):
             batch = pa.Table.from_batches([batch])
         self._writer.write_table(batch.cast(self._arrow_schema) if batch.schema != self._arrow_schema else batch)
@@ -104,7 +107,7 @@ class CheckpointWriter:
             if self._arrow_schema is None:
                 raise CheckpointInvalid(str(self.path), "no batch and no schema given for an empty checkpoint")
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._writer = pq.ParquetWriter(self._partial, self._arrow_schema, compression="zstd")
+            self._writer = pq.ParquetWriter(self._partial, self._arrow_schema, compression=self._compression)
         self._writer.close()
         os.replace(self._partial, self.path)
         return Checkpoint(self.path, self.rows)

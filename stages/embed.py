@@ -246,7 +246,9 @@ def embed_cases(
     concurrency = max(1, concurrency or int(getattr(primary, "max_concurrency", 1) or 1))
     progress.start("embed", checkpoint_rows(redact_path))
     schema = embed_arrow(primary.vector_size, fallback.vector_size if fallback else None)
-    writer = CheckpointWriter(Path(out_path), CHECKPOINTS["embed"], schema)
+    # float vectors are close to incompressible: zstd on them cost more CPU than the requests' own handling
+    codecs = {name: ("none" if name.startswith("vector_") else "zstd") for name in schema.names}
+    writer = CheckpointWriter(Path(out_path), CHECKPOINTS["embed"], schema, compression=codecs)
     result = EmbedResult(Path(out_path), 0)
     pool = ThreadPoolExecutor(concurrency, thread_name_prefix="embed-chunk") if concurrency > 1 else None
 

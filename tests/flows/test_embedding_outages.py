@@ -310,3 +310,15 @@ def test_reconciliation_reports_the_outage_and_the_cases_awaiting_reembed(make_b
     assert services["open_outages"] == 1 and services["awaiting_reembed"] == summary["loaded"]
     assert services["states"][embedder_service(PRIMARY_MODEL)]["state"] == "open"
     assert services["outages"][0]["failures"] == 2
+
+
+def test_search_during_a_recorded_outage_does_not_call_the_primary(make_blocks, servers):
+    """The persisted breaker is open (cool-down not over): search answers from the fallback without a primary call."""
+    primary_server, fallback_server = servers
+    blocks = make_blocks()  # one-hour cool-down
+    _primary_down_run(blocks, primary_server)
+    primary_server.reset(), fallback_server.reset()
+    hits = search_cases(make_blocks(), "memory DIMM replaced", k=5)
+    assert hits and {name for _, name in hits} == {"fallback"}
+    assert primary_server.inputs_seen() == []
+    assert fallback_server.inputs_seen() == ["search_query: memory DIMM replaced"]
