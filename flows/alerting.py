@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from blocks.alert_channels import AlertChannel
+from blocks.alert_channel import AlertChannel
 from blocks.alert_ledger import AlertLedger, ProblemState
 from blocks.errors import PipelineBlockError
 from stages.alert_rules import Alert, AlertSettings, checks_run, firing_problems, resolve_alert, trigger_alert
@@ -39,10 +39,10 @@ log = logging.getLogger(__name__)
 
 #: ``type`` of an ``[[alerts.channels]]`` table -> "module:Class".
 ALERT_CHANNEL_TYPES: dict[str, str] = {
-    "slack": "blocks.alert_channels:SlackWebhookChannel",
-    "pagerduty": "blocks.alert_channels:PagerDutyChannel",
-    "email": "blocks.alert_channels:EmailChannel",
-    "webhook": "blocks.alert_channels:WebhookChannel",
+    "slack": "blocks.alert_slack:SlackWebhookChannel",
+    "pagerduty": "blocks.alert_pagerduty:PagerDutyChannel",
+    "email": "blocks.alert_email:EmailChannel",
+    "webhook": "blocks.alert_webhook:WebhookChannel",
 }
 
 

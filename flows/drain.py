@@ -142,15 +142,18 @@ def unqueued_pending(blocks: PipelineBlocks) -> list[str]:
 
 
 @flow(name="load_queue_drain")
-def load_queue_drain(config_path: str | None = None, home: str | None = None) -> dict:
+def load_queue_drain(config_path: str | None = None, home: str | None = None,
+                     block_names: dict[str, str] | None = None) -> dict:
     """Write loads queued during a vector-store outage (scheduled every few minutes).
 
     A pipeline run holding the lock makes this run a no-op (``skipped``
     names the holder); a store still down keeps the queue
     (``store_unavailable``). Neither fails the flow run: the next scheduled
-    run tries again, and reconciliation reports what waits.
+    run tries again, and reconciliation reports what waits. ``block_names``
+    loads sections from saved block documents, as for the pipeline flow.
     """
-    blocks = load_blocks(Path(config_path) if config_path else None, Path(home) if home else None)
+    blocks = load_blocks(Path(config_path) if config_path else None, Path(home) if home else None,
+                         block_names=block_names)
     try:
         return drain_queue(blocks)
     except RunLocked as exc:

@@ -102,14 +102,16 @@ def record_selected(lineage, changes_path: Path, run_id: str) -> int:
     return n
 
 
-def record_fingerprints(lineage, fingerprints_path: Path, compose_path: Path) -> int:
+def record_fingerprints(lineage, fingerprints_path: Path, compose_path: Path, action: str | None = None) -> int:
     """Source fingerprints of every composed case onto its lineage row.
 
     Run after ``record_selected``: cases about to be worked on then have a
     row (their status gates the fingerprint until they complete), and cases
     the checksum found unchanged keep their status and get the fingerprint
     that lets the next run skip them before composing. Quarantined and
-    never-seen deleted cases have no row and get none.
+    never-seen deleted cases have no row yet: the load gives them one, and
+    the flow calls this again then for the deletes (``action="delete"``,
+    ``compose_path`` the changes checkpoint).
     """
     if not Path(fingerprints_path).exists():
         return 0
@@ -117,8 +119,8 @@ def record_fingerprints(lineage, fingerprints_path: Path, compose_path: Path) ->
     try:
         reader = con.sql(
             "SELECT f.case_id, f.fingerprint FROM read_parquet($f) f "
-            "SEMI JOIN read_parquet($c) c ON c.case_id = f.case_id",
-            params={"f": str(fingerprints_path), "c": str(compose_path)},
+            "SEMI JOIN read_parquet($c) c ON c.case_id = f.case_id AND ($action IS NULL OR c.action = $action)",
+            params={"f": str(fingerprints_path), "c": str(compose_path), "action": action},
         ).arrow()
         n = 0
         for batch in reader:

@@ -305,6 +305,9 @@ def _run_stages(blocks: PipelineBlocks, manifest: RunManifest, window: DateWindo
             res = _call(load_task, run_dir, blocks.store, blocks.primary, blocks.fallback, run_id, s, progress,
                         LoadQueue.under(blocks.home))
             record_loaded(lineage, res.path, run_dir / "changes.parquet", run_id)
+            # a case deleted before it was ever loaded has a lineage row only now: give it its fingerprint
+            record_fingerprints(lineage, run_dir / "extract" / "fingerprints.parquet", run_dir / "changes.parquet",
+                                action="delete")
             return res
 
         _timed(manifest, "load", load, lambda r: {

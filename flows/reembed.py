@@ -208,11 +208,14 @@ def _page(blocks: PipelineBlocks, guard: EmbeddingGuard, con, store, run_dir: Pa
 
 
 @flow(name=REEMBED_FLOW, log_prints=True)
-def fallback_reembed(config_path: str | None = None, home: str | None = None, limit: int | None = None) -> dict:
+def fallback_reembed(config_path: str | None = None, home: str | None = None, limit: int | None = None,
+                     block_names: dict[str, str] | None = None) -> dict:
     """Re-embed with the primary every case the fallback embedded during an outage (see module docstring).
 
     Blocks come from the configuration file; safe to schedule often: with
-    nothing to do, or the primary still down, it changes nothing.
+    nothing to do, or the primary still down, it changes nothing. ``block_names``
+    loads sections from saved block documents, as for the pipeline flow.
     """
-    blocks = load_blocks(Path(config_path) if config_path else None, Path(home) if home else None)
+    blocks = load_blocks(Path(config_path) if config_path else None, Path(home) if home else None,
+                         block_names=block_names)
     return reembed_fallback_cases(blocks, limit=limit)

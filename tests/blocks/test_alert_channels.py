@@ -9,14 +9,11 @@ from datetime import datetime
 import pytest
 import stamina
 
-from blocks.alert_channels import (
-    AlertChannelRejected,
-    AlertDeliveryFailed,
-    EmailChannel,
-    PagerDutyChannel,
-    SlackWebhookChannel,
-    WebhookChannel,
-)
+from blocks.alert_channel import AlertChannelRejected, AlertDeliveryFailed
+from blocks.alert_email import EmailChannel
+from blocks.alert_pagerduty import PagerDutyChannel
+from blocks.alert_slack import SlackWebhookChannel
+from blocks.alert_webhook import WebhookChannel
 from blocks.errors import TerminalServiceError, TransientServiceError
 from stages.alert_rules import Alert
 from tests.alert_receivers import HttpReceiver, SmtpReceiver, free_port

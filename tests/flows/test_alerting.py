@@ -10,8 +10,11 @@ import pytest
 import stamina
 from sqlalchemy import inspect
 
-from blocks.alert_channels import EmailChannel, PagerDutyChannel, SlackWebhookChannel, WebhookChannel
+from blocks.alert_email import EmailChannel
 from blocks.alert_ledger import AlertLedger
+from blocks.alert_pagerduty import PagerDutyChannel
+from blocks.alert_slack import SlackWebhookChannel
+from blocks.alert_webhook import WebhookChannel
 from blocks.lineage import LineageStore
 from flows.alerting import build_channels, dispatch_alerts
 from flows.config import ConfigError

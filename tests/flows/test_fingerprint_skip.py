@@ -73,11 +73,11 @@ def test_rerun_of_a_window_skips_every_case_before_compose(tmp_path, staging):
     assert first["loaded"] > 0 and first["stages"]["extract"]["skipped_unchanged"] == 0
     second = _run(tmp_path, staging)
     extract = second["stages"]["extract"]
-    # every case the first run loaded is skipped before compose; only deleted cases that never had a
-    # lineage row (deleted before they were ever loaded) have no fingerprint to compare with
-    assert extract["skipped_unchanged"] == first["loaded"]
-    assert second["stages"]["compose"]["upserts"] == 0
-    assert second["stages"]["compose"]["deletes"] <= first["stages"]["changes"]["deleted"]
+    # every case the first run loaded or deleted (deleted before it was ever loaded included)
+    # is skipped before compose
+    assert first["stages"]["changes"]["deleted"] > 0
+    assert extract["skipped_unchanged"] == first["loaded"] + first["stages"]["changes"]["deleted"]
+    assert second["stages"]["compose"]["selected"] == 0
     assert second["processed"] == 0 and second["skipped_unchanged"] == second["selected"]
 
 
@@ -88,7 +88,7 @@ def test_a_touch_without_a_change_is_skipped_and_a_change_is_not(tmp_path, stagi
     touched = _set(comments, "LastModifiedDate", idx, datetime.now() - timedelta(minutes=1))
     _rewrite(staging, "casecomment", touched)
     again = _run(tmp_path, staging)
-    assert again["processed"] == 0 and again["stages"]["compose"]["upserts"] == 0
+    assert again["processed"] == 0 and again["stages"]["compose"]["selected"] == 0
     _rewrite(staging, "casecomment", _set(touched, "CommentBody", idx, "Reseated DIMM A3, POST 207 cleared."))
     changed = _run(tmp_path, staging)
     assert changed["stages"]["compose"]["upserts"] == 1 and changed["processed"] == 1 and changed["loaded"] == 1
