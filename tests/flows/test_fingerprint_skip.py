@@ -120,3 +120,17 @@ def test_a_failed_case_is_not_skipped_even_with_the_same_fingerprint(tmp_path, s
     again = _run(tmp_path, staging)
     assert again["processed"] == len(ids) and again["loaded"] == len(ids)
     assert first["loaded"] > len(ids)
+
+
+def test_changing_the_composition_settings_recomposes_every_case(tmp_path, staging):
+    """The fingerprint includes the settings that shape the text: new task types mean a new version of every case."""
+    first = _run(tmp_path, staging)
+    cfg = tmp_path / "pipeline.toml"
+    cfg.write_text(f'[staging]\ntype = "parquet"\npath = "{staging}"\n[pipeline]\ntask_types = ["Call"]\n')
+    blocks = load_blocks(cfg, home=tmp_path / "home")
+    changed = run_pipeline(blocks, **ALL_TIME)
+    assert changed["stages"]["extract"]["skipped_unchanged"] == 0
+    assert changed["stages"]["compose"]["upserts"] == first["loaded"]
+    assert changed["processed"] >= first["loaded"]
+    again = run_pipeline(load_blocks(cfg, home=tmp_path / "home"), **ALL_TIME)
+    assert again["stages"]["compose"]["selected"] == 0 and again["processed"] == 0
