@@ -20,18 +20,20 @@ The PII context values of the case and its children are gathered into
 from __future__ import annotations
 
 import math
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from schemas.checkpoints import CHECKPOINTS
 from schemas.context import CONTEXT_SOURCES
 from schemas.fields import CASE_FIELDS, CHILD_FIELDS
 from schemas.staging import TABLES
-from stages.checkpoint import Checkpoint, CheckpointWriter
+from stages.checkpoint import Checkpoint, CheckpointWriter, read_checkpoint
 from stages.composite_text import (
     MEASURE_COLUMNS,
     field_measures_sql,
@@ -214,7 +216,7 @@ def compose_cases(
     *,
     task_types: tuple[str, ...],
     max_text_chars: int,
-    partition_cases: int = 50_000,
+    partition_cases: int = 100_000,
 ) -> ComposeResult:
     """Compose the extracted cases into ``out_path`` (validated), see module docstring.
 
@@ -233,24 +235,38 @@ def compose_cases(
     shutil.rmtree(part_dir, ignore_errors=True)
     part_dir.mkdir(parents=True)
     sql = _compose_sql()
-    writer = CheckpointWriter(out_path, CHECKPOINTS["compose"])
+    schema = CHECKPOINTS["compose"]
+    # one partition (the usual window) is validated as it is read back and renamed into place;
+    # several are streamed into one file through the checkpoint writer, which validates them
+    writer = CheckpointWriter(out_path, schema) if parts > 1 else None
     rows = upserts = 0
-    with writer:
+    target = part_dir / "part.parquet"
+    try:
         for part in range(parts):
-            target = part_dir / f"part-{part:05d}.parquet"
             con.execute(f"COPY ({sql}) TO '{sql_path(target)}' (FORMAT parquet, COMPRESSION zstd)",
                         {**params, "parts": parts, "part": part})
-            for batch in pq.ParquetFile(target).iter_batches(batch_size=20_000):
-                writer.write(batch)
+            batches = (pq.ParquetFile(target).iter_batches(batch_size=20_000) if writer is not None
+                       else read_checkpoint(target, schema, batch_size=20_000))
+            for batch in batches:
+                if writer is not None:
+                    writer.write(batch)
                 rows += batch.num_rows
-                upserts += batch.column("action").to_pylist().count("upsert")
-            target.unlink()
-        if rows:
-            result = writer.close()
-        else:  # an empty window keeps the full schema
-            writer.abort()
+                upserts += pc.sum(pc.equal(batch.column("action"), "upsert")).as_py() or 0
+        if not rows:  # an empty window keeps the full schema
+            if writer is not None:
+                writer.abort()
             result = _empty_checkpoint(con, sql, params, out_path)
-    shutil.rmtree(part_dir, ignore_errors=True)
+        elif writer is not None:
+            result = writer.close()
+        else:
+            os.replace(target, out_path)
+            result = Checkpoint(out_path, rows)
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    finally:
+        shutil.rmtree(part_dir, ignore_errors=True)
     return ComposeResult(result.path, rows, upserts, rows - upserts)
 
 
