@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 from prefect import flow
 
 from blocks.alert_ledger import AlertLedger
+from blocks.errors import StoreUnavailable
 from flows.alerting import dispatch_alerts
 from flows.config import PipelineBlocks, load_blocks
 from flows.lineage_recording import now_utc
@@ -177,20 +178,34 @@ def reconcile(
         present = blocks.staging.register(con)
         register_checked_views(con, present)
         source = staging_counts(con)
-        with blocks.store as store:
-            result: dict = {"repair": None}
-            diff_report = _diff(con, blocks, store) if diff else None
+        result: dict = {"repair": None}
+        store_down: StoreUnavailable | None = None
+        try:
+            with blocks.store as store:
+                diff_report = _diff(con, blocks, store) if diff else None
+                parked = _park(blocks, max_attempts) if diff else 0
+                stuck = _stuck(lineage, started - stuck_after) if diff else []
+                if repair and diff_report is not None:
+                    result["repair"] = _repair(con, blocks, store, diff_report, stuck)
+                    diff_report = _diff(con, blocks, store)
+                    stuck = _stuck(lineage, started - stuck_after)
+                deep_result = _deep(con, blocks, store, sample_size, present) if deep else None
+                stored = store.count()
+        except StoreUnavailable as exc:
+            # the lineage and staging side still gets counted; what needs the store is reported as not done
+            store_down, diff_report, deep_result, stored = exc, None, None, None
             parked = _park(blocks, max_attempts) if diff else 0
             stuck = _stuck(lineage, started - stuck_after) if diff else []
-            if repair and diff_report is not None:
-                result["repair"] = _repair(con, blocks, store, diff_report, stuck)
-                diff_report = _diff(con, blocks, store)
-                stuck = _stuck(lineage, started - stuck_after)
-            deep_result = _deep(con, blocks, store, sample_size, present) if deep else None
-            report = compare_counts(source, lineage.stage_status_counts(), store.count(),
-                                    completion_threshold=completion_threshold, gap_critical=gap_critical)
+        report = compare_counts(source, lineage.stage_status_counts(), stored,
+                                completion_threshold=completion_threshold, gap_critical=gap_critical)
     finally:
         con.close()
+    if store_down is not None:
+        report.discrepancies.append(Discrepancy(
+            "store_unavailable", "critical", 0, 0, 0,
+            f"the vector store did not answer ({type(store_down).__name__}): its count, the id and checksum "
+            "diff, repair and deep checks were skipped; loads queue until it is back (drain)"))
+        report.counts["store_unavailable"] = True
     report.counts["quarantined_open"] = len(lineage.unresolved_failures("extract"))
     report.counts["join_coverage"] = lineage.join_coverage()
     _count_pending_loads(blocks, report)
@@ -201,11 +216,12 @@ def reconcile(
                 sev = "critical" if kind == "missing_from_store" and n > gap_critical else _DIFF_SEVERITY[kind]
                 report.discrepancies.append(Discrepancy(
                     kind, sev, 0, n, n, f"{n} cases, e.g. {', '.join(diff_report.sample_ids[kind][:5])}"))
+        report.counts["diff"] = diff_report.as_dict()
+    if diff:  # stuck and parked records come from lineage alone: counted even while the store is down
         if stuck:
             report.discrepancies.append(Discrepancy(
                 "stuck_records", "medium", 0, len(stuck), len(stuck),
                 f"{len(stuck)} records not completed for over {stuck_after}, e.g. {', '.join(stuck[:5])}"))
-        report.counts["diff"] = diff_report.as_dict()
         report.counts["stuck"] = len(stuck)
         report.counts["parked"] = parked
     if deep_result is not None:

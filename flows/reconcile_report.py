@@ -34,7 +34,7 @@ def render_markdown(result: dict) -> str:
              f"| staging live cases | {c['source_cases']} |", f"| lineage tracked | {c['lineage_tracked']} |"]
     for stage, n in sorted(c["lineage_by_stage"].items()):
         lines.append(f"| lineage at `{stage}` | {n} |")
-    lines += [f"| lineage completed | {c['lineage_completed']} |", f"| store objects | {c['store_count']} |", ""]
+    lines += [f"| lineage completed | {c['lineage_completed']} |", f"| store objects | {c['store_count'] if c['store_count'] is not None else 'unavailable'} |", ""]
     lines += ["## Discrepancies", ""]
     if result["discrepancies"]:
         lines += ["| severity | type | detail |", "|---|---|---|"]

@@ -58,7 +58,7 @@ def print_count_report(report: dict, console: Console | None = None) -> None:
     c = report["counts"]
     console.print(
         f"Reconciliation: staging {c['source_cases']} live cases, lineage {c['lineage_completed']} completed "
-        f"of {c['lineage_tracked']} tracked, store {c['store_count']} objects."
+        f"of {c['lineage_tracked']} tracked, store {c['store_count'] if c['store_count'] is not None else 'unavailable, no'} objects."
     )
     if not report["discrepancies"]:
         console.print("[green]No discrepancies.[/green]")

@@ -270,3 +270,26 @@ def test_reconciliation_counts_pending_loads_on_their_own(generated, tmp_path, w
     lost = reconcile(blocks, stuck_after=timedelta(0))
     assert lost["counts"]["load_pending_unqueued"] == waiting
     assert "load_pending_unqueued" in {d["type"] for d in lost["discrepancies"]}
+
+
+def test_reconciliation_while_the_store_is_down_reports_it_and_still_counts_lineage(generated, tmp_path,
+                                                                                     weaviate_standin):
+    """A daily reconciliation during an outage does not crash: a critical store_unavailable, lineage counted."""
+    from datetime import timedelta
+
+    from flows.reconcile import reconcile
+
+    blocks, live, deleted = _setup(generated, tmp_path, weaviate_standin)
+    weaviate_standin.faults.go_down()
+    run_pipeline(blocks)
+    result = reconcile(blocks, stuck_after=timedelta(0))
+    unavailable = [d for d in result["discrepancies"] if d["type"] == "store_unavailable"]
+    assert len(unavailable) == 1 and unavailable[0]["severity"] == "critical"
+    counts = result["counts"]
+    assert counts["store_count"] is None and counts["store_unavailable"] is True
+    assert counts["lineage_pending"] == len(live) + len(deleted) and counts["stuck"] == 0
+    assert "diff" not in counts
+    weaviate_standin.faults.come_back()
+    back = reconcile(blocks, stuck_after=timedelta(0))
+    assert "store_unavailable" not in {d["type"] for d in back["discrepancies"]}
+    assert back["counts"]["store_count"] is not None
