@@ -30,7 +30,7 @@ from blocks.circuit_breaker import BreakerSnapshot, OutageWindow
 from blocks.lineage_sql import upsert_one
 from blocks.lineage_tables import SERVICE_STATES, data_lineage, service_outages, service_status, utcnow
 
-__all__ = ["ServiceLedger", "embedder_service"]
+__all__ = ["ServiceLedger", "embedder_service", "refused_by_primary"]
 
 
 def embedder_service(model_name: str) -> str:
@@ -41,6 +41,14 @@ def embedder_service(model_name: str) -> str:
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
+
+def refused_by_primary(primary_model: str) -> str:
+    """The lineage ``error_message`` of a case whose text ``primary_model`` refused (it stays on the fallback).
+
+    Re-embedding skips such a case instead of sending the same refused text
+    on every run; the next version of the case (any pipeline write) clears it.
+    """
+    return f"InputRejected by {primary_model}: stays on its earlier model"
 
 class ServiceLedger:
     """Service states and outages over ``self.engine``, which ``LineageStore`` provides.
@@ -122,6 +130,12 @@ class ServiceLedger:
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(stmt.order_by(c.opened_at, c.outage_id))]
 
+    def _awaiting_reembed(self, primary_model: str):
+        """Completed, embedded by another model, and not refused by this primary (until the case changes)."""
+        c = data_lineage.c
+        return (c.status == "completed", c.embedding_model.is_not(None), c.embedding_model != primary_model,
+                or_(c.error_message.is_(None), c.error_message != refused_by_primary(primary_model)))
+
     def reembed_candidates(self, primary_model: str, *, after: str | None = None, limit: int = 1_000) -> list[str]:
         """Ids of completed cases embedded by a model other than ``primary_model``, in id order after ``after``.
 
@@ -129,8 +143,7 @@ class ServiceLedger:
         rows between pages, and a crashed caller resumes by asking again.
         """
         c = data_lineage.c
-        stmt = select(c.record_id).where(c.status == "completed", c.embedding_model.is_not(None),
-                                         c.embedding_model != primary_model)
+        stmt = select(c.record_id).where(*self._awaiting_reembed(primary_model))
         if after is not None:
             stmt = stmt.where(c.record_id > after)
         with self.engine.connect() as conn:
@@ -138,9 +151,7 @@ class ServiceLedger:
 
     def reembed_backlog(self, primary_model: str) -> int:
         """How many completed cases another model than ``primary_model`` embedded."""
-        c = data_lineage.c
-        stmt = select(func.count()).where(c.status == "completed", c.embedding_model.is_not(None),
-                                          c.embedding_model != primary_model)
+        stmt = select(func.count()).where(*self._awaiting_reembed(primary_model))
         with self.engine.connect() as conn:
             return int(conn.execute(stmt).scalar_one())
 

@@ -42,6 +42,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from prefect import flow
 
+from blocks.lineage_service_status import refused_by_primary
 from flows.config import PipelineBlocks, load_blocks
 from flows.embedding_guard import EmbeddingGuard
 from flows.lineage_recording import now_utc
@@ -194,6 +195,8 @@ def _page(blocks: PipelineBlocks, guard: EmbeddingGuard, con, store, run_dir: Pa
     totals.add(cache_hits=result.cache_hits, primary_calls=result.primary_calls)
     refused = [cid for cid, error in result.failed if error.startswith(_REFUSED)]
     totals.add(refused=len(refused))
+    if refused:  # not asked again until the case changes (a new version clears the mark)
+        lineage.mark(refused, stage="loaded", status="completed", error_message=refused_by_primary(primary.model_name))
     redacted, embedded = pq.read_table(redact_path), pq.read_table(embed_path)
     objects = object_table(redacted, embedded, run_id)
     upserted = store.upsert(objects) if objects.num_rows else None

@@ -322,3 +322,23 @@ def test_search_during_a_recorded_outage_does_not_call_the_primary(make_blocks, 
     assert hits and {name for _, name in hits} == {"fallback"}
     assert primary_server.inputs_seen() == []
     assert fallback_server.inputs_seen() == ["search_query: memory DIMM replaced"]
+
+
+def test_a_text_the_primary_refuses_is_not_sent_again_on_the_next_reembed(make_blocks, servers):
+    """A refused text stays on the fallback, marked in lineage; the next re-embed neither counts nor resends it."""
+    primary_server, _ = servers
+    summary = _primary_down_run(make_blocks(cooldown_s=3600), primary_server)
+    blocks = make_blocks(cooldown_s=0)
+    with blocks.store as store:
+        props = store.fetch(sorted(_models(blocks))[:1])
+    marker = props.column("subject").to_pylist()[0]
+    primary_server.reject_inputs_containing(marker)
+    result = reembed_fallback_cases(blocks)
+    assert result["refused"] >= 1 and result["reembedded"] + result["refused"] == summary["loaded"]
+    assert result["remaining"] == 0  # refused cases are not awaiting the primary any more
+    models = _models(blocks)
+    assert sum(1 for m in models.values() if m == FALLBACK_MODEL) == result["refused"]
+    requests = len(primary_server.requests)
+    again = reembed_fallback_cases(blocks)
+    assert (again["status"], again["refused"]) == ("nothing_to_do", 0)
+    assert len(primary_server.requests) == requests
