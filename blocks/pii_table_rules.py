@@ -51,7 +51,6 @@ from blocks.pii_rule_patterns import (
     GREETINGS,
     HONORIFICS,
     LEGAL_SUFFIXES,
-    MACROS,
     NOT_A_NAME_OR_PARTICLE,
     PARTNERS,
     ROLES,

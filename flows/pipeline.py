@@ -188,7 +188,6 @@ def run_pipeline(
         window = _default_window(blocks, window_start, window_end)
         manifest = RunManifest.create(runs_dir / run_id, run_id, window,
                                       {"case_ids": case_ids, "force": force} if case_ids is not None else {})
-    run_dir = manifest.run_dir
     previous_hwm = (lineage.last_successful_run(PIPELINE_LOCK) or {}).get("high_water_mark")
     acquire_pipeline_lock(blocks, run_id, wait_for_lock)
     try:

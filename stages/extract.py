@@ -202,7 +202,7 @@ def _high_water_mark(con: duckdb.DuckDBPyConnection, window: DateWindow) -> date
     Taken before unchanged cases are skipped: a touched but unchanged row
     has been seen, and the next window may start after it.
     """
-    parts = [f"SELECT max(LastModifiedDate) AS m FROM chk_case WHERE Id IN (SELECT case_id FROM sel) AND LastModifiedDate < $end"]
+    parts = ["SELECT max(LastModifiedDate) AS m FROM chk_case WHERE Id IN (SELECT case_id FROM sel) AND LastModifiedDate < $end"]
     parts += [
         f"SELECT max(LastModifiedDate) FROM chk_{table} WHERE {parent} IN (SELECT case_id FROM sel) AND LastModifiedDate < $end"
         for table, parent in _PARENT_OF.items()
