@@ -88,9 +88,10 @@ class QueueSize:
 
     segments: int
     rows: int
+    oldest_age_hours: float | None = None  # how long the oldest committed segment has waited
 
     def as_dict(self) -> dict:
-        return {"segments": self.segments, "rows": self.rows}
+        return {"segments": self.segments, "rows": self.rows, "oldest_age_hours": self.oldest_age_hours}
 
 
 def _fsync_dir(path: Path) -> None:
@@ -265,7 +266,10 @@ class LoadQueue:
     def size(self) -> QueueSize:
         """Segments and rows, from the Parquet footers (no data read)."""
         segments = self.segments()
-        return QueueSize(len(segments), sum(pq.ParquetFile(p).metadata.num_rows for p in segments))
+        # a segment's sequence number is the wall clock (ns) when it was committed, or just above the last one
+        age = (time.time_ns() - int(segments[0].name[:26])) / 3.6e12 if segments else None
+        return QueueSize(len(segments), sum(pq.ParquetFile(p).metadata.num_rows for p in segments),
+                         round(max(age, 0.0), 3) if age is not None else None)
 
     def iter_case_ids(self) -> Iterator[pa.Array]:
         """The ``case_id`` column of every segment, one array per segment (a case may repeat)."""

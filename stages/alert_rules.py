@@ -7,6 +7,9 @@ The rules of the original design (section 4.6.1), with their thresholds in
 - ``CriticalRecordGap`` (critical): the largest ``|gap|`` of a gap discrepancy > 1000;
 - ``PIILeakageDetected`` (critical): ``counts["pii_leaks"]`` > 0 (deep reconciliation);
 - ``ContentCorruption`` (high): ``counts["corruption_rate"]`` > 0.01;
+- ``LoadQueueBacklog`` (high, not in the original): the oldest store write
+  waiting in the outage queue has waited over 6 h (the drain is not getting
+  through, or the store is still down);
 - ``CriticalDiscrepancy`` (critical): any other discrepancy of severity ``critical``.
 
 A firing ``Problem`` has a stable ``key`` (the rule name, or
@@ -74,6 +77,8 @@ class AlertSettings(BaseModel):
         0, ge=0, description="PIILeakageDetected fires when counts.pii_leaks exceeds this.")
     corruption_rate_max: float = Field(
         0.01, ge=0, le=1, description="ContentCorruption fires when counts.corruption_rate exceeds this.")
+    load_queue_age_hours_max: float = Field(
+        6.0, ge=0, description="LoadQueueBacklog fires when the oldest queued store write waited longer than this.")
     critical_discrepancies: bool = Field(
         True, description="Alert on every critical discrepancy no other rule already covers.")
     max_sample_ids: int = Field(10, ge=0, le=100, description="Most record ids one alert carries.")
@@ -232,12 +237,28 @@ def _corruption(result: Mapping[str, Any], s: AlertSettings) -> Finding | None:
     )
 
 
-#: The rules of the original design; ``CriticalDiscrepancy`` follows them.
+def _queue_backlog(result: Mapping[str, Any], s: AlertSettings) -> Finding | None:
+    queue = (result.get("counts") or {}).get("load_queue")
+    if not isinstance(queue, Mapping):
+        return None
+    age = _number(queue.get("oldest_age_hours"))
+    if age is None or age <= s.load_queue_age_hours_max:
+        return None
+    return Finding(
+        f"Store writes have waited {age:,.1f} h in the load queue (over {s.load_queue_age_hours_max:g} h)",
+        {"oldest_age_hours": age, "threshold": s.load_queue_age_hours_max,
+         "queued_rows": queue.get("rows"), "segments": queue.get("segments")},
+        [],
+    )
+
+
+#: The rules of the original design, then the queue's; ``CriticalDiscrepancy`` follows them.
 RULES: tuple[Rule, ...] = (
     Rule("HighPipelineAttrition", "high", "Pipeline completion rate below threshold", "counts", _attrition),
     Rule("CriticalRecordGap", "critical", "Large gap detected between stages", "counts", _record_gap),
     Rule("PIILeakageDetected", "critical", "PII detected in processed data", "pii", _pii_leaks),
     Rule("ContentCorruption", "high", "Data corruption detected in sampling", "corruption", _corruption),
+    Rule("LoadQueueBacklog", "high", "Store writes waiting in the load queue too long", "counts", _queue_backlog),
 )
 #: What each check leaves in ``counts`` when it ran.
 _CHECK_MARKS = {"counts": "completion_rate", "diff": "diff", "pii": "pii_leaks", "corruption": "corruption_rate"}

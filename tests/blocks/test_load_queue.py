@@ -41,7 +41,7 @@ def test_segment_is_invisible_until_committed_and_abort_leaves_nothing(tmp_path)
     segment.add_upserts(_objects(range(3)))
     assert queue.is_empty() and queue.size().rows == 0
     path = segment.commit()
-    assert queue.segments() == [path] and queue.size().as_dict() == {"segments": 1, "rows": 3}
+    assert queue.segments() == [path] and (queue.size().segments, queue.size().rows) == (1, 3)
     assert not [p for p in queue.root.iterdir() if p.name.startswith(".")]
 
     with pytest.raises(RuntimeError), queue.open_segment("run-2") as failing:
@@ -150,3 +150,17 @@ def test_rejected_objects_on_a_healthy_server_are_still_failures_not_outages(wea
         weaviate_standin.faults.reject[object_uuid(case_id_of(1))] = "bad object"
         result = store.upsert(_objects(range(3)))
         assert [c for c, _ in result.failed] == [case_id_of(1)] and len(result.succeeded) == 2
+
+
+def test_size_reports_how_long_the_oldest_segment_has_waited(tmp_path):
+    """The oldest segment's age comes from its sequence (commit time): what the LoadQueueBacklog alert reads."""
+    import time
+
+    queue = LoadQueue.under(tmp_path)
+    assert queue.size().oldest_age_hours is None
+    first = _queued(queue, range(2), run_id="r1")
+    _queued(queue, range(2, 4), run_id="r2")
+    seven_hours_ago = time.time_ns() - 7 * 3_600 * 10**9
+    first.rename(first.with_name(f"{seven_hours_ago:026d}{first.name[26:]}"))
+    size = queue.size()
+    assert (size.segments, size.rows) == (2, 4) and 6.99 < size.oldest_age_hours < 7.01

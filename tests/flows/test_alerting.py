@@ -110,6 +110,19 @@ def test_corruption_reads_the_deep_reconciliation_sample():
     assert problem.sample_ids == ("500C0000001",) and problem.needs == ("corruption",)
 
 
+def test_a_load_queue_waiting_too_long_fires_once_it_is_older_than_the_threshold():
+    """LoadQueueBacklog fires past load_queue_age_hours_max with counts only; an empty queue never fires."""
+    s = AlertSettings()
+    young = result(load_queue={"segments": 2, "rows": 40, "oldest_age_hours": 6.0})
+    old = result(load_queue={"segments": 2, "rows": 40, "oldest_age_hours": 6.5})
+    empty = result(load_queue={"segments": 0, "rows": 0, "oldest_age_hours": None})
+    assert firing_problems(young, s) == {} and firing_problems(empty, s) == {}
+    (problem,) = firing_problems(old, s).values()
+    assert problem.key == "LoadQueueBacklog" and problem.severity == "high" and problem.needs == ("counts",)
+    assert problem.counts == {"oldest_age_hours": 6.5, "threshold": 6.0, "queued_rows": 40, "segments": 2}
+    assert firing_problems(old, AlertSettings(load_queue_age_hours_max=12)) == {}
+
+
 def test_thresholds_come_from_settings():
     """AlertSettings moves the thresholds, and an unknown setting is refused."""
     r = result(completion_rate=0.92, discrepancies=[gap(n=1500, severity="high")])

@@ -86,7 +86,8 @@ def test_weaviate_down_for_a_run_queues_everything_then_drain_loads_all_once(gen
     counts = first["reconciliation"]["counts"]
     assert counts["lineage_pending"] == len(live) + len(deleted) and counts["store_count"] is None
     assert "store_lineage_mismatch" not in {d["type"] for d in first["reconciliation"]["discrepancies"]}
-    assert queue.size().as_dict() == {"segments": 1, "rows": first["queued"]}
+    size = queue.size()
+    assert (size.segments, size.rows) == (1, first["queued"]) and size.oldest_age_hours is not None
 
     second = run_pipeline(blocks, window_start=ALL_HISTORY)  # still down: the queued cases are not redone
     assert second["stages"]["embed"]["processed"] == 0 and second["skipped_unchanged"] >= len(live)
@@ -260,7 +261,9 @@ def test_reconciliation_counts_pending_loads_on_their_own(generated, tmp_path, w
     result = reconcile(blocks, stuck_after=timedelta(0))
     counts, kinds = result["counts"], {d["type"] for d in result["discrepancies"]}
     waiting = len(live) + len(deleted)
-    assert counts["lineage_pending"] == waiting and counts["load_queue"] == {"segments": 1, "rows": waiting}
+    queue = counts["load_queue"]
+    assert counts["lineage_pending"] == waiting and (queue["segments"], queue["rows"]) == (1, waiting)
+    assert 0 <= queue["oldest_age_hours"] < 0.1  # queued moments ago
     assert counts["stuck"] == 0 and counts["load_pending_unqueued"] == 0
     assert counts["diff"]["counts"]["missing_from_store"] == 0
     assert not kinds & {"stuck_records", "missing_from_store", "load_pending_unqueued", "store_lineage_mismatch"}
