@@ -24,13 +24,12 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from pydantic import Field, PrivateAttr
 
 from blocks.errors import StoreSchemaMismatch, StoreUnavailable
+from blocks.object_checks import check_objects, is_list_type, is_text_type
 from blocks.vector_store import SearchHit, UpsertResult, VectorStore, vector_column
 from schemas.fields import FIELDS, LINEAGE_PROPERTIES
-from schemas.ids import object_uuid
 
 __all__ = ["DuckDBVectorStore", "PROPERTY_SQL_TYPES"]
 
@@ -67,20 +66,12 @@ def _quote(identifier: str) -> str:
     return f'"{identifier}"'
 
 
-def _is_list(t: pa.DataType) -> bool:
-    return pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)
-
-
-def _is_text(t: pa.DataType) -> bool:
-    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
-
-
 def _to_utc_naive(column: pa.Array) -> pa.Array:
     """Zone-aware timestamps as naive UTC (DuckDB would otherwise use the session zone)."""
     t = column.type
     if pa.types.is_timestamp(t) and t.tz is not None:
         return column.cast(pa.timestamp(t.unit))
-    if _is_list(t) and pa.types.is_timestamp(t.value_type) and t.value_type.tz is not None:
+    if is_list_type(t) and pa.types.is_timestamp(t.value_type) and t.value_type.tz is not None:
         return column.cast(pa.list_(pa.timestamp(t.value_type.unit)))
     return column
 
@@ -89,45 +80,14 @@ def _check_property_type(name: str, t: pa.DataType, sql_type: str) -> None:
     """Refuse a property column DuckDB would silently reinterpret (e.g. a str parsed as a list)."""
     if pa.types.is_null(t):
         return
-    element = t.value_type if _is_list(t) else t
-    shape_ok = _is_list(t) == sql_type.endswith("[]")
-    ok_element = _is_text(element) or (sql_type.startswith("TIMESTAMP") and pa.types.is_timestamp(element))
+    element = t.value_type if is_list_type(t) else t
+    shape_ok = is_list_type(t) == sql_type.endswith("[]")
+    ok_element = is_text_type(element) or (sql_type.startswith("TIMESTAMP") and pa.types.is_timestamp(element))
     if not (shape_ok and (ok_element or pa.types.is_null(element))):
         raise TypeError(
             f"object table column {name!r}: expected {_ARROW_TYPES[sql_type]} "
             f"(store type {sql_type}), got {t}"
         )
-
-
-def _vector_problems(column: pa.Array, name: str, size: int | None) -> dict[int, str]:
-    """Row index -> reason, for every present vector that cannot be stored."""
-    if pa.types.is_null(column.type) or column.null_count == len(column):
-        return {}
-    if not _is_list(column.type) or not pa.types.is_floating(column.type.value_type):
-        raise TypeError(
-            f"object table column {vector_column(name)!r}: expected list<float32>, got {column.type}"
-        )
-    present = column.is_valid().to_numpy(zero_copy_only=False)
-    if size is None:
-        return {int(i): f"vector {name!r} is not configured in this store" for i in np.flatnonzero(present)}
-    lengths = pc.fill_null(pc.list_value_length(column), -1).to_numpy()
-    wrong = present & (lengths != size)
-    problems = {
-        int(i): f"vector {name!r} has length {int(lengths[i])}, expected {size}" for i in np.flatnonzero(wrong)
-    }
-    ok = present & ~wrong
-    ok_rows = np.flatnonzero(ok)
-    if len(ok_rows) == 0:
-        return problems
-    checked = column if np.array_equal(ok, present) else column.filter(pa.array(ok))
-    values = pc.list_flatten(checked).to_numpy(zero_copy_only=False).reshape(-1, size)
-    finite = np.isfinite(values).all(axis=1)
-    nonzero = (values != 0).any(axis=1)
-    for i in ok_rows[~finite]:
-        problems[int(i)] = f"vector {name!r} contains NaN, infinite or null values"
-    for i in ok_rows[finite & ~nonzero]:
-        problems[int(i)] = f"vector {name!r} is all zeros (no direction for cosine similarity)"
-    return problems
 
 
 class DuckDBVectorStore(VectorStore):
@@ -320,20 +280,15 @@ class DuckDBVectorStore(VectorStore):
             sizes = self._require_sizes(cur)
             if objects.num_rows == 0:
                 return UpsertResult()
-            for required in ("id", "case_id"):
-                if required not in objects.column_names:
-                    raise ValueError(f"object table has no {required!r} column (columns: {objects.column_names})")
-            unknown = [
-                c for c in objects.column_names
-                if c != "id" and c not in PROPERTY_SQL_TYPES and not c.startswith(_VECTOR_PREFIX)
-            ]
-            if unknown:
-                raise ValueError(f"object table has columns table {self.table!r} does not store: {unknown}")
-            for prop in objects.column_names:
-                if prop in PROPERTY_SQL_TYPES:
-                    _check_property_type(prop, objects.schema.field(prop).type, PROPERTY_SQL_TYPES[prop])
             objects = objects.combine_chunks()
-            keep, result = self._validate(objects, sizes)
+            checked = check_objects(
+                objects, sizes, PROPERTY_SQL_TYPES, f"table {self.table!r}",
+                lambda prop, t: _check_property_type(prop, t, PROPERTY_SQL_TYPES[prop]),
+            )
+            keep = np.zeros(objects.num_rows, dtype=bool)
+            keep[list(checked.rows.values())] = True
+            result = checked.result
+            result.succeeded.extend(checked.rows)
             good = objects if keep.all() else objects.filter(pa.array(keep))
             if good.num_rows:
                 cur.register("_objects", self._insert_table(good, sizes))
@@ -356,36 +311,6 @@ class DuckDBVectorStore(VectorStore):
                 finally:
                     cur.unregister("_objects")
             return result
-
-    def _validate(self, objects: pa.Table, sizes: Mapping[str, int]) -> tuple[np.ndarray, UpsertResult]:
-        """Mask of the rows to write and the per-case outcome; the last row of a case id wins."""
-        last_row: dict[str, int] = {}
-        result = UpsertResult()
-        for row, case_id in enumerate(objects.column("case_id").to_pylist()):
-            if case_id is None:
-                result.failed.append(("", f"row {row}: case_id is null"))
-            else:
-                last_row.pop(case_id, None)
-                last_row[case_id] = row
-        problems: dict[int, list[str]] = {}
-        for column in objects.column_names:
-            if column.startswith(_VECTOR_PREFIX):
-                name = column[len(_VECTOR_PREFIX) :]
-                found = _vector_problems(objects.column(column).combine_chunks(), name, sizes.get(name))
-                for row, reason in found.items():
-                    problems.setdefault(row, []).append(reason)
-        ids = objects.column("id").cast(pa.string()).to_pylist()
-        keep = np.zeros(objects.num_rows, dtype=bool)
-        for case_id, row in last_row.items():
-            expected_id = object_uuid(case_id)
-            if ids[row] != expected_id:
-                problems.setdefault(row, []).append(f"id {ids[row]} is not uuid5 of the case id ({expected_id})")
-            if row in problems:
-                result.failed.append((case_id, f"case {case_id}: " + "; ".join(problems[row])))
-            else:
-                keep[row] = True
-                result.succeeded.append(case_id)
-        return keep, result
 
     def _insert_table(self, good: pa.Table, sizes: Mapping[str, int]) -> pa.Table:
         """The rows to write, in store types; columns absent or all null are left out (stored as NULL)."""
