@@ -36,7 +36,7 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 from harness import ROOT, machine_note, markdown_table
@@ -46,34 +46,21 @@ import pyarrow.parquet  # noqa: E402,F401 - pa.parquet
 
 from blocks.ollama_embedder import OllamaEmbedder  # noqa: E402
 from blocks.openai_embedder import OpenAIEmbedder  # noqa: E402
-from schemas.checkpoints import CHECKPOINTS, REDACT_ARROW  # noqa: E402
-from stages.checkpoint import CheckpointWriter  # noqa: E402
 from stages.embed import embed_cases  # noqa: E402
+from tests.redact_checkpoints import write_redact  # noqa: E402
 
 REQUEST = 100
 WORDS = ("server memory DIMM replaced firmware iLO update engineer visited site fan failure power supply "
          "redundant degraded health status customer reported error code SmartArray controller battery").split()
 
 
-def write_redact(path: Path, n: int) -> Path:
-    """A redact checkpoint of ``n`` distinct texts of about 1,500 characters."""
+def bench_texts(n: int) -> list[str]:
+    """``n`` distinct texts of about 1,500 characters."""
     bodies = []
     for i in range(n):
         words = [WORDS[(i * 7 + j * 13) % len(WORDS)] for j in range(200)]
         bodies.append(f"Case {i}: " + " ".join(words)[:1500])
-    columns = {f.name: pa.nulls(n, f.type) for f in REDACT_ARROW}
-    columns.update(
-        case_id=pa.array([f"500B{i:08d}" for i in range(n)]),
-        checksum=pa.array(["0" * 64] * n),
-        source_last_modified=pa.array([datetime(2026, 1, 1)] * n, pa.timestamp("us")),
-        composite_text=pa.array(bodies),
-        was_truncated=pa.array([False] * n),
-        pii_entities_removed=pa.array([0] * n, pa.int32()),
-    )
-    with CheckpointWriter(path, CHECKPOINTS["redact"], REDACT_ARROW) as writer:
-        writer.write(pa.table(columns, schema=REDACT_ARROW))
-        writer.close()
-    return path
+    return bodies
 
 
 def start_standin(latency: float) -> tuple[subprocess.Popen, str]:
@@ -124,7 +111,7 @@ def main() -> None:
     scratch = args.out / "scratch" / "embed-http"
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
-    redact = write_redact(scratch / "redact.parquet", args.texts)
+    redact = write_redact(scratch / "redact.parquet", bench_texts(args.texts), id_format="500B{:08d}")
     proc, url = start_standin(args.latency)
     try:
         def openai(c: int, fmt: str = "base64") -> OpenAIEmbedder:

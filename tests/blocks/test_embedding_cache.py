@@ -12,8 +12,9 @@ import stamina
 
 from blocks.embedding_cache import EmbeddingCache
 from stages.embed import embed_cases
-from tests.blocks.test_http_embedders import ollama, openai, texts, write_redact
+from tests.blocks.test_http_embedders import ollama, openai, texts
 from tests.embedding_standin import EmbeddingStandIn
+from tests.redact_checkpoints import write_redact
 
 
 @pytest.fixture(autouse=True)

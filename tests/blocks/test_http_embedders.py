@@ -14,11 +14,9 @@ import pickle
 import socket
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
-from pathlib import Path
 
 import httpx
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import stamina
@@ -31,10 +29,9 @@ from blocks.hashing_embedder import HashingEmbedder
 from blocks.ollama_embedder import OllamaEmbedder
 from blocks.openai_embedder import AzureOpenAIEmbedder, OpenAIEmbedder
 from flows.config import load_blocks
-from schemas.checkpoints import CHECKPOINTS, REDACT_ARROW
-from stages.checkpoint import CheckpointWriter
 from stages.embed import embed_cases
 from tests.embedding_standin import EmbeddingStandIn
+from tests.redact_checkpoints import write_redact
 
 KEY = "sk-do-not-leak-4711"
 
@@ -63,24 +60,6 @@ def ollama(standin, **kw) -> OllamaEmbedder:
 
 def texts(n: int) -> list[str]:
     return [f"case {i}: DIMM {i} failed on DL380 Gen10, replaced module {i * 7}" for i in range(n)]
-
-
-def write_redact(path: Path, bodies: list[str]) -> Path:
-    """A redact checkpoint with one case per text (properties null)."""
-    n = len(bodies)
-    columns = {f.name: pa.nulls(n, f.type) for f in REDACT_ARROW}
-    columns.update(
-        case_id=pa.array([f"500C{i:04d}" for i in range(n)]),
-        checksum=pa.array(["0" * 64] * n),
-        source_last_modified=pa.array([datetime(2026, 1, 1)] * n, pa.timestamp("us")),
-        composite_text=pa.array(bodies),
-        was_truncated=pa.array([False] * n),
-        pii_entities_removed=pa.array([0] * n, pa.int32()),
-    )
-    with CheckpointWriter(path, CHECKPOINTS["redact"], REDACT_ARROW) as writer:
-        writer.write(pa.table(columns, schema=REDACT_ARROW))
-        writer.close()
-    return path
 
 
 # -- configuration ------------------------------------------------------------------
