@@ -28,6 +28,7 @@ from sqlalchemy import bindparam, case, func, inspect, select, text, update
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 
+from blocks.lineage_failures import FailureLedger
 from blocks.lineage_runs import RUN_STATUSES, RunLedger
 from blocks.lineage_service_status import ServiceLedger
 from blocks.lineage_sql import (
@@ -40,7 +41,6 @@ from blocks.lineage_sql import (
 )
 from blocks.lineage_tables import (
     data_lineage,
-    failed_records,
     metadata,
     multi_table_join_stats,
     reconciliation_runs,
@@ -89,12 +89,13 @@ class _EngineSlot:
         return (_EngineSlot, ())
 
 
-class LineageStore(RunLedger, ServiceLedger, Block):
+class LineageStore(RunLedger, ServiceLedger, FailureLedger, Block):
     """Lineage, failures, runs and the run lock, in one SQL database.
 
     Runs and the lock come from ``RunLedger`` (``blocks.lineage_runs``);
     service states and outage windows from ``ServiceLedger``
-    (``blocks.lineage_service_status``).
+    (``blocks.lineage_service_status``); failed records from
+    ``FailureLedger`` (``blocks.lineage_failures``).
 
     Example:
         ```python
@@ -364,7 +365,7 @@ class LineageStore(RunLedger, ServiceLedger, Block):
             row = conn.execute(select(*exprs).where(c.status == "completed")).one()._mapping
         return {k: (float(v) if k.startswith("avg_") else int(v)) for k, v in row.items()}
 
-    # ---------------------------------------------------- joins and failures
+    # ------------------------------------------------ joins and reconciliation
 
     def record_join_stats(self, rows: list[dict]) -> int:
         """Insert join statistics rows; ``join_id`` is generated when absent."""
@@ -376,52 +377,6 @@ class LineageStore(RunLedger, ServiceLedger, Block):
         params = [{"join_id": str(uuid.uuid4()), **row, "created_at": now} for row in rows]
         self._write_many(multi_table_join_stats, params)
         return len(params)
-
-    def record_failures(self, rows: list[dict]) -> int:
-        """Insert failures (record_id, stage, error_type, error_message; optional
-        payload, run_id, retry_count). Payloads must be PII-free: ids, counts, sizes."""
-        if not rows:
-            return 0
-        required = ("record_id", "stage", "error_type", "error_message")
-        now = utcnow()
-        params = []
-        for i, row in enumerate(rows):
-            missing = [k for k in required if row.get(k) is None]
-            if missing:
-                raise ValueError(f"failed_records row {i} (record {row.get('record_id')!r}) lacks {missing}")
-            params.append(
-                {
-                    "failure_id": str(uuid.uuid4()),
-                    **{k: row[k] for k in required},
-                    "payload": row.get("payload"),
-                    "run_id": row.get("run_id"),
-                    "retry_count": row.get("retry_count") or 0,
-                    "failed_at": now,
-                    "resolved": False,
-                }
-            )
-        self._write_many(failed_records, params)
-        return len(params)
-
-    def unresolved_failures(self, stage: str | None = None) -> list[dict]:
-        """Open failures, oldest first, optionally of one stage."""
-        c = failed_records.c
-        stmt = select(failed_records).where(c.resolved.is_(False))
-        if stage is not None:
-            stmt = stmt.where(c.stage == stage)
-        stmt = stmt.order_by(c.failed_at, c.record_id, c.stage, c.failure_id)
-        with self.engine.connect() as conn:
-            return [dict(row._mapping) for row in conn.execute(stmt)]
-
-    def resolve_failures(self, record_ids: Sequence[str], stage: str | None = None) -> int:
-        """Close the open failures of these records; returns how many were closed."""
-        c = failed_records.c
-        with self.engine.begin() as conn:
-            stmt = update(failed_records).where(c.resolved.is_(False), ids_match(conn, c.record_id))
-            if stage is not None:
-                stmt = stmt.where(c.stage == stage)
-            stmt = stmt.values(resolved=True, resolved_at=utcnow())
-            return sum(result.rowcount for result in execute_by_ids(conn, stmt, record_ids))
 
     def record_reconciliation(self, row: dict) -> None:
         """Insert or update one ``reconciliation_runs`` row by ``run_id``.
