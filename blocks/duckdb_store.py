@@ -27,11 +27,11 @@ import pyarrow as pa
 from pydantic import Field, PrivateAttr
 
 from blocks.errors import StoreSchemaMismatch, StoreUnavailable
-from blocks.object_checks import check_objects, is_list_type, is_text_type
+from blocks.duckdb_layout import PROPERTIES_SCHEMA, PROPERTY_SQL_TYPES, check_property_type, to_utc_naive
+from blocks.object_checks import check_objects
 from blocks.vector_store import SearchHit, UpsertResult, VectorStore, vector_column
-from schemas.fields import FIELDS, LINEAGE_PROPERTIES
 
-__all__ = ["DuckDBVectorStore", "PROPERTY_SQL_TYPES"]
+__all__ = ["DuckDBVectorStore"]
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _VECTOR_PREFIX = vector_column("")
@@ -39,55 +39,10 @@ _ARRAY_TYPE = re.compile(r"^FLOAT\[(\d+)\]$")
 _ID_CHUNK = 50_000
 
 
-def _property_sql_types() -> dict[str, str]:
-    types = {}
-    for spec in FIELDS:
-        base = "TIMESTAMP" if spec.kind == "date" else "VARCHAR"
-        types[spec.property] = f"{base}[]" if spec.is_list else base
-    for prop in LINEAGE_PROPERTIES:
-        types[prop] = "TIMESTAMP" if prop == "source_last_modified" else "VARCHAR"
-    return types
-
-
-#: SQL type of every stored property, in column order.
-PROPERTY_SQL_TYPES: dict[str, str] = _property_sql_types()
-_ARROW_TYPES = {
-    "VARCHAR": pa.string(),
-    "TIMESTAMP": pa.timestamp("us"),
-    "VARCHAR[]": pa.list_(pa.string()),
-    "TIMESTAMP[]": pa.list_(pa.timestamp("us")),
-}
-_PROPERTIES_SCHEMA = pa.schema([(p, _ARROW_TYPES[t]) for p, t in PROPERTY_SQL_TYPES.items()])
-
-
 def _quote(identifier: str) -> str:
     if not _IDENTIFIER.match(identifier):
         raise ValueError(f"not a plain SQL identifier: {identifier!r}")
     return f'"{identifier}"'
-
-
-def _to_utc_naive(column: pa.Array) -> pa.Array:
-    """Zone-aware timestamps as naive UTC (DuckDB would otherwise use the session zone)."""
-    t = column.type
-    if pa.types.is_timestamp(t) and t.tz is not None:
-        return column.cast(pa.timestamp(t.unit))
-    if is_list_type(t) and pa.types.is_timestamp(t.value_type) and t.value_type.tz is not None:
-        return column.cast(pa.list_(pa.timestamp(t.value_type.unit)))
-    return column
-
-
-def _check_property_type(name: str, t: pa.DataType, sql_type: str) -> None:
-    """Refuse a property column DuckDB would silently reinterpret (e.g. a str parsed as a list)."""
-    if pa.types.is_null(t):
-        return
-    element = t.value_type if is_list_type(t) else t
-    shape_ok = is_list_type(t) == sql_type.endswith("[]")
-    ok_element = is_text_type(element) or (sql_type.startswith("TIMESTAMP") and pa.types.is_timestamp(element))
-    if not (shape_ok and (ok_element or pa.types.is_null(element))):
-        raise TypeError(
-            f"object table column {name!r}: expected {_ARROW_TYPES[sql_type]} "
-            f"(store type {sql_type}), got {t}"
-        )
 
 
 class DuckDBVectorStore(VectorStore):
@@ -282,9 +237,7 @@ class DuckDBVectorStore(VectorStore):
                 return UpsertResult()
             objects = objects.combine_chunks()
             checked = check_objects(
-                objects, sizes, PROPERTY_SQL_TYPES, f"table {self.table!r}",
-                lambda prop, t: _check_property_type(prop, t, PROPERTY_SQL_TYPES[prop]),
-            )
+                objects, sizes, PROPERTY_SQL_TYPES, f"table {self.table!r}", check_property_type)
             keep = np.zeros(objects.num_rows, dtype=bool)
             keep[list(checked.rows.values())] = True
             result = checked.result
@@ -317,7 +270,7 @@ class DuckDBVectorStore(VectorStore):
         columns, names = [good.column("id").combine_chunks().cast(pa.string())], ["id"]
         for prop in PROPERTY_SQL_TYPES:
             if prop in good.column_names and good.column(prop).null_count < good.num_rows:
-                columns.append(_to_utc_naive(good.column(prop).combine_chunks()))
+                columns.append(to_utc_naive(good.column(prop).combine_chunks()))
                 names.append(prop)
         for name, size in sizes.items():
             column_name = vector_column(name)
@@ -360,7 +313,7 @@ class DuckDBVectorStore(VectorStore):
     def fetch(self, case_ids: Sequence[str]) -> pa.Table:
         """Properties of the stored objects among ``case_ids``, ordered by case id."""
         columns = ", ".join(_quote(p) for p in PROPERTY_SQL_TYPES)
-        return self._select_by_ids(f"SELECT {columns} FROM {{table}}", case_ids, _PROPERTIES_SCHEMA)
+        return self._select_by_ids(f"SELECT {columns} FROM {{table}}", case_ids, PROPERTIES_SCHEMA)
 
     def vector_lengths(self, case_ids: Sequence[str]) -> pa.Table:
         """``case_id`` plus one int32 column ``vector_<name>`` per named vector (null when absent)."""
