@@ -82,3 +82,20 @@ class StagingBuilder:
                 continue
             pq.write_table(self.table(name, (overrides or {}).get(name)), folder / f"{name}.parquet")
         return folder
+
+
+def read_staging_table(staging: Path, name: str) -> pa.Table:
+    """All rows of one table of a Parquet staging folder (``<staging>/<name>/*.parquet``)."""
+    import pyarrow.dataset as ds
+
+    return ds.dataset(Path(staging) / name, format="parquet").to_table()
+
+
+def rewrite_staging_table(staging: Path, name: str, table: pa.Table) -> None:
+    """Replace one table of a Parquet staging folder with ``table`` (one file), as an edit upstream would."""
+    import shutil
+
+    folder = Path(staging) / name
+    shutil.rmtree(folder)
+    folder.mkdir()
+    pq.write_table(table, folder / "part-00000.parquet")

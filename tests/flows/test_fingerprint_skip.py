@@ -11,13 +11,12 @@ from datetime import datetime, timedelta
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 import pytest
 
 from flows.config import load_blocks
 from flows.pipeline import run_pipeline
 from generator import generate_staging
+from tests.staging_builder import read_staging_table, rewrite_staging_table
 
 pytestmark = pytest.mark.slow
 ALL_TIME = {"window_start": datetime(2000, 1, 1)}
@@ -41,16 +40,6 @@ def _run(tmp_path, staging, **kw) -> dict:
     return run_pipeline(load_blocks(home=tmp_path / "home", staging_path=staging), **{**ALL_TIME, **kw})
 
 
-def _table(staging, name) -> pa.Table:
-    return ds.dataset(staging / name, format="parquet").to_table()
-
-
-def _rewrite(staging, name, table: pa.Table) -> None:
-    shutil.rmtree(staging / name)
-    (staging / name).mkdir()
-    pq.write_table(table, staging / name / "part-00000.parquet")
-
-
 def _set(table: pa.Table, column: str, index: int, value) -> pa.Table:
     values = table.column(column).to_pylist()
     values[index] = value
@@ -59,8 +48,8 @@ def _set(table: pa.Table, column: str, index: int, value) -> pa.Table:
 
 
 def _live_comment(staging) -> tuple[pa.Table, int, str]:
-    comments = _table(staging, "casecomment")
-    case = _table(staging, "case")
+    comments = read_staging_table(staging, "casecomment")
+    case = read_staging_table(staging, "case")
     live = set(case.filter(pc.invert(case.column("IsDeleted"))).column("Id").to_pylist())
     idx = next(i for i, (p, d) in enumerate(zip(comments.column("ParentId").to_pylist(),
                                                 comments.column("IsDeleted").to_pylist())) if p in live and not d)
@@ -86,10 +75,10 @@ def test_a_touch_without_a_change_is_skipped_and_a_change_is_not(tmp_path, stagi
     _run(tmp_path, staging)
     comments, idx, case_id = _live_comment(staging)
     touched = _set(comments, "LastModifiedDate", idx, datetime.now() - timedelta(minutes=1))
-    _rewrite(staging, "casecomment", touched)
+    rewrite_staging_table(staging, "casecomment", touched)
     again = _run(tmp_path, staging)
     assert again["processed"] == 0 and again["stages"]["compose"]["selected"] == 0
-    _rewrite(staging, "casecomment", _set(touched, "CommentBody", idx, "Reseated DIMM A3, POST 207 cleared."))
+    rewrite_staging_table(staging, "casecomment", _set(touched, "CommentBody", idx, "Reseated DIMM A3, POST 207 cleared."))
     changed = _run(tmp_path, staging)
     assert changed["stages"]["compose"]["upserts"] == 1 and changed["processed"] == 1 and changed["loaded"] == 1
     blocks = load_blocks(home=tmp_path / "home", staging_path=staging)
@@ -100,10 +89,10 @@ def test_a_touch_without_a_change_is_skipped_and_a_change_is_not(tmp_path, stagi
 def test_a_change_the_text_ignores_is_composed_once_then_skipped_early(tmp_path, staging):
     """A deleted comment edited: fingerprint differs, checksum does not; the next rerun skips it at extract."""
     _run(tmp_path, staging)
-    comments = _table(staging, "casecomment")
+    comments = read_staging_table(staging, "casecomment")
     deleted = comments.column("IsDeleted").to_pylist()
     idx = next(i for i, d in enumerate(deleted) if d)
-    _rewrite(staging, "casecomment", _set(comments, "CommentBody", idx, "edited after deletion"))
+    rewrite_staging_table(staging, "casecomment", _set(comments, "CommentBody", idx, "edited after deletion"))
     second = _run(tmp_path, staging)
     assert second["stages"]["compose"]["upserts"] == 1 and second["processed"] == 0
     third = _run(tmp_path, staging)

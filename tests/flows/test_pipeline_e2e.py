@@ -10,14 +10,13 @@ from datetime import datetime, timedelta
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 import pytest
 
 from flows.config import load_blocks
 from flows.pipeline import PIPELINE_LOCK, case_vector_pipeline, run_pipeline
 from flows.queries import export_cases, search_cases
 from generator import generate_staging
+from tests.staging_builder import read_staging_table, rewrite_staging_table
 from stages.errors import RunLocked
 
 pytestmark = pytest.mark.slow
@@ -42,18 +41,8 @@ def _run(home, staging, **kw):
     return case_vector_pipeline(home=str(home), staging_path=str(staging), **kw)
 
 
-def _table(staging, name) -> pa.Table:
-    return ds.dataset(staging / name, format="parquet").to_table()
-
-
-def _rewrite(staging, name, table: pa.Table) -> None:
-    shutil.rmtree(staging / name)
-    (staging / name).mkdir()
-    pq.write_table(table, staging / name / "part-00000.parquet")
-
-
 def _live_case_ids(staging) -> set[str]:
-    case = _table(staging, "case")
+    case = read_staging_table(staging, "case")
     return set(case.filter(pc.invert(case.column("IsDeleted"))).column("Id").to_pylist())
 
 
@@ -73,7 +62,7 @@ def test_first_run_loads_every_live_case_then_rerun_does_nothing(prefect_harness
 def test_editing_one_comment_reprocesses_exactly_that_case(prefect_harness, staging, tmp_path):
     """A changed comment body (with a new LastModifiedDate) reprocesses exactly its case."""
     _run(tmp_path / "home", staging)
-    comments = _table(staging, "casecomment")
+    comments = read_staging_table(staging, "casecomment")
     live = _live_case_ids(staging)
     idx = next(i for i, (p, d) in enumerate(zip(comments.column("ParentId").to_pylist(),
                                                 comments.column("IsDeleted").to_pylist())) if p in live and not d)
@@ -85,7 +74,7 @@ def test_editing_one_comment_reprocesses_exactly_that_case(prefect_harness, stag
     comments = comments.set_column(comments.schema.get_field_index("CommentBody"), "CommentBody", pa.array(body))
     comments = comments.set_column(comments.schema.get_field_index("LastModifiedDate"), "LastModifiedDate",
                                    pa.array(lmd, pa.timestamp("us")))
-    _rewrite(staging, "casecomment", comments)
+    rewrite_staging_table(staging, "casecomment", comments)
     second = _run(tmp_path / "home", staging)
     assert second["processed"] == 1 and second["loaded"] == 1
     blocks = load_blocks(home=tmp_path / "home", staging_path=staging)
@@ -97,7 +86,7 @@ def test_editing_one_comment_reprocesses_exactly_that_case(prefect_harness, stag
 def test_deleting_a_case_removes_it_from_the_store(prefect_harness, staging, tmp_path):
     """A case flagged IsDeleted disappears from the store and lineage says deleted."""
     _run(tmp_path / "home", staging)
-    case = _table(staging, "case")
+    case = read_staging_table(staging, "case")
     live = sorted(_live_case_ids(staging))
     victim = live[0]
     flags = [i == victim or d for i, d in zip(case.column("Id").to_pylist(), case.column("IsDeleted").to_pylist())]
@@ -106,7 +95,7 @@ def test_deleting_a_case_removes_it_from_the_store(prefect_harness, staging, tmp
     case = case.set_column(case.schema.get_field_index("IsDeleted"), "IsDeleted", pa.array(flags))
     case = case.set_column(case.schema.get_field_index("LastModifiedDate"), "LastModifiedDate",
                            pa.array(lmd, pa.timestamp("us")))
-    _rewrite(staging, "case", case)
+    rewrite_staging_table(staging, "case", case)
     second = _run(tmp_path / "home", staging)
     assert second["deleted"] == 1
     blocks = load_blocks(home=tmp_path / "home", staging_path=staging)
@@ -120,7 +109,7 @@ def test_deleting_a_case_removes_it_from_the_store(prefect_harness, staging, tmp
 
 def test_corrupt_rows_are_quarantined_while_the_rest_loads(prefect_harness, staging, tmp_path):
     """Null ids and unparseable timestamps go to failed_records; every other case loads."""
-    case = _table(staging, "case")
+    case = read_staging_table(staging, "case")
     ids = case.column("Id").to_pylist()
     live = sorted(_live_case_ids(staging))
     bad_ts_case = live[1]
@@ -129,7 +118,7 @@ def test_corrupt_rows_are_quarantined_while_the_rest_loads(prefect_harness, stag
               for i, t in zip(ids, case.column("ClosedDate").to_pylist())]
     case = case.set_column(case.schema.get_field_index("Id"), "Id", pa.array(ids_with_null, pa.string()))
     case = case.set_column(case.schema.get_field_index("ClosedDate"), "ClosedDate", pa.array(closed, pa.string()))
-    _rewrite(staging, "case", case)
+    rewrite_staging_table(staging, "case", case)
     summary = _run(tmp_path / "home", staging)
     assert summary["quarantined"] >= 2
     assert summary["loaded"] == len(live) - 2
