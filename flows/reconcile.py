@@ -180,11 +180,12 @@ def reconcile(
         source = staging_counts(con)
         result: dict = {"repair": None}
         store_down: StoreUnavailable | None = None
+        # from lineage alone: counted even while the store is down (the diff only reads completed records)
+        parked = _park(blocks, max_attempts) if diff else 0
+        stuck = _stuck(lineage, started - stuck_after) if diff else []
         try:
             with blocks.store as store:
                 diff_report = _diff(con, blocks, store) if diff else None
-                parked = _park(blocks, max_attempts) if diff else 0
-                stuck = _stuck(lineage, started - stuck_after) if diff else []
                 if repair and diff_report is not None:
                     result["repair"] = _repair(con, blocks, store, diff_report, stuck)
                     diff_report = _diff(con, blocks, store)
@@ -194,8 +195,6 @@ def reconcile(
         except StoreUnavailable as exc:
             # the lineage and staging side still gets counted; what needs the store is reported as not done
             store_down, diff_report, deep_result, stored = exc, None, None, None
-            parked = _park(blocks, max_attempts) if diff else 0
-            stuck = _stuck(lineage, started - stuck_after) if diff else []
         report = compare_counts(source, lineage.stage_status_counts(), stored,
                                 completion_threshold=completion_threshold, gap_critical=gap_critical)
     finally:
@@ -217,7 +216,7 @@ def reconcile(
                 report.discrepancies.append(Discrepancy(
                     kind, sev, 0, n, n, f"{n} cases, e.g. {', '.join(diff_report.sample_ids[kind][:5])}"))
         report.counts["diff"] = diff_report.as_dict()
-    if diff:  # stuck and parked records come from lineage alone: counted even while the store is down
+    if diff:
         if stuck:
             report.discrepancies.append(Discrepancy(
                 "stuck_records", "medium", 0, len(stuck), len(stuck),
