@@ -112,11 +112,8 @@ def load_cases(
                 if res is None:
                     outbox.segment.add_upserts(objects)
                     outcome.update({cid: ("pending", QUEUED_REASON) for cid in objects.column("case_id").to_pylist()})
-                else:
-                    outcome.update({cid: ("loaded", None) for cid in res.succeeded})
-                    outcome.update({cid: ("failed", reason) for cid, reason in res.failed})
-            for cid in objects.column("case_id").to_pylist():  # embed failures were reported by embed
-                outcome.setdefault(cid, ("failed", "the store reported neither success nor failure"))
+                else:  # rows the embed stage failed are not among the objects: embed reported them
+                    outcome.update(_upsert_outcomes(res, objects.column("case_id").to_pylist()))
             writer.write(_outcomes(outcome))
             loaded += sum(1 for o, _ in outcome.values() if o == "loaded")
             failed += sum(1 for o, _ in outcome.values() if o == "failed")
@@ -209,11 +206,7 @@ def load_queued(store: VectorStore, entries: pa.Table, lineage_state: pa.Table) 
     deletes = live.filter(pc.equal(live.column("op"), OP_DELETE))
     if upserts.num_rows:
         objects = upserts.drop_columns(["op"])
-        res = store.upsert(objects)
-        outcome.update({cid: ("loaded", None) for cid in res.succeeded})
-        outcome.update({cid: ("failed", reason) for cid, reason in res.failed})
-        for cid in upserts.column("case_id").to_pylist():
-            outcome.setdefault(cid, ("failed", "the store reported neither success nor failure"))
+        outcome.update(_upsert_outcomes(store.upsert(objects), upserts.column("case_id").to_pylist()))
     if deletes.num_rows:
         ids = deletes.column("case_id").to_pylist()
         store.delete(ids)
@@ -264,6 +257,15 @@ def _aligned(left, right):
         rest_l, rest_r = tl.slice(n), tr.slice(n)
         buf_l, buf_r = rest_l.to_batches(), rest_r.to_batches()
         len_l, len_r = rest_l.num_rows, rest_r.num_rows
+
+
+def _upsert_outcomes(res, case_ids: list[str]) -> dict[str, tuple[str, str | None]]:
+    """Outcome per case of one upsert: what the store confirmed, what it refused, and (failed) what it left out."""
+    outcome: dict[str, tuple[str, str | None]] = {cid: ("loaded", None) for cid in res.succeeded}
+    outcome.update({cid: ("failed", reason) for cid, reason in res.failed})
+    for cid in case_ids:
+        outcome.setdefault(cid, ("failed", "the store reported neither success nor failure"))
+    return outcome
 
 
 def _outcomes(outcome: dict[str, tuple[str, str | None]]) -> pa.Table:
