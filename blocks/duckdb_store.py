@@ -1,11 +1,23 @@
-"""``DuckDBVectorStore``: the embedded default vector store, one DuckDB file.
+"""``DuckDBVectorStore``: the embedded default vector store, a DuckDB file and its vector segments.
 
 One table, one row per case: ``id`` (uuid5 of the case id, primary key), one
 column per property (``schemas.fields.FIELDS`` plus ``LINEAGE_PROPERTIES``)
-and one ``FLOAT[n]`` column per named vector. Writes are set-based: an Arrow
-object table is validated per object with Arrow/numpy, registered, and written
-with one DELETE + INSERT in a transaction. Search is brute-force cosine
-similarity (``array_cosine_similarity``), fine up to about a million objects.
+and a pointer (``segment``, ``segment_row``) to the object's named vectors,
+which live in append-only Arrow files beside the database
+(``blocks.vector_segments``: DuckDB's own ``FLOAT[3072]`` appends held the
+load stage at about 1,500 cases/s). Two small tables keep the vector sizes
+(``<table>_vectors``) and each segment's row and live-row counts
+(``<table>_segments``).
+
+Writes are set-based: an Arrow object table is validated per object with
+Arrow/numpy, its vectors written as one durable segment, and its properties
+with one DELETE + INSERT in a transaction that also records the segment.
+Replaced and deleted rows stay in their segment until it is compacted: a
+segment less than half live, or one of many small ones, has its live rows
+rewritten into new segments after a write (``compact``). Search is
+brute-force cosine similarity over the segments, one file at a time, fine up
+to about a million objects. A store written by the earlier layout (vectors
+as ``FLOAT[n]`` columns of the table) is converted by ``ensure_schema``.
 
 Timestamps are stored as naive UTC (``TIMESTAMP``); zone-aware input is
 converted. The connection is private to the block, opened lazily, and every
@@ -15,6 +27,7 @@ operation runs on its own cursor, so one block may serve several threads.
 from __future__ import annotations
 
 import re
+import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -24,11 +37,13 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import Field, PrivateAttr
 
-from blocks.errors import StoreSchemaMismatch, StoreUnavailable
 from blocks.duckdb_layout import PROPERTIES_SCHEMA, PROPERTY_SQL_TYPES, check_property_type, to_utc_naive
+from blocks.errors import StoreSchemaMismatch, StoreUnavailable
 from blocks.object_checks import check_objects
+from blocks.vector_segments import VectorSegments, vector_type
 from blocks.vector_store import SearchHit, UpsertResult, VectorStore, vector_column
 
 __all__ = ["DuckDBVectorStore"]
@@ -37,6 +52,11 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _VECTOR_PREFIX = vector_column("")
 _ARRAY_TYPE = re.compile(r"^FLOAT\[(\d+)\]$")
 _ID_CHUNK = 50_000
+#: the object's pointer into its vector segment
+_POINTER_TYPES = {"segment": "VARCHAR", "segment_row": "INTEGER"}
+#: compaction: a segment below this many rows is small; this many small ones are merged
+_SMALL_SEGMENT_ROWS = 10_000
+_MAX_SMALL_SEGMENTS = 256
 
 
 def _quote(identifier: str) -> str:
@@ -46,7 +66,7 @@ def _quote(identifier: str) -> str:
 
 
 class DuckDBVectorStore(VectorStore):
-    """The embedded vector store: one table in a DuckDB file, brute-force cosine search.
+    """The embedded vector store: a table in a DuckDB file, vectors in segment files beside it.
 
     Example:
         ```python
@@ -59,10 +79,13 @@ class DuckDBVectorStore(VectorStore):
     """
 
     _block_type_name = "DuckDB Vector Store"
-    _description = "Embedded vector store: one table in a local DuckDB file."
+    _description = "Embedded vector store: a table in a local DuckDB file, vectors in Arrow files beside it."
 
     path: str = Field(
-        description="DuckDB database file, e.g. <home>/vectors.duckdb (':memory:' for a throwaway store).",
+        description=(
+            "DuckDB database file, e.g. <home>/vectors.duckdb (':memory:' for a throwaway store). "
+            "The vectors are kept in the folder <path>.vectors/."
+        ),
     )
     table: str = Field(
         default="case_vectorized",
@@ -70,36 +93,26 @@ class DuckDBVectorStore(VectorStore):
         description="Table holding one row per case.",
     )
 
-    compress_vectors: bool = Field(
-        default=False,
-        description=(
-            "Let DuckDB try its float compressions on vector columns: about 12% smaller file, "
-            "about 25% more CPU per load (embeddings barely compress)."
-        ),
-    )
-
     checkpoint_threshold: str = Field(
         default="256MB",
         pattern=r"^\d+(\.\d+)?\s*[KMGT]?i?B$",
-        description=(
-            "Write-ahead-log size that triggers a checkpoint. DuckDB's 16MB default checkpoints "
-            "after almost every batch of 3072-dim vectors and costs about 30% more CPU per load."
-        ),
+        description="Write-ahead-log size that triggers a DuckDB checkpoint (DuckDB's default is 16MB).",
     )
 
     memory_limit: str = Field(
         default="512MB",
         pattern=r"^\d+(\.\d+)?\s*[KMGT]?i?B$",
         description=(
-            "Memory cap for the store's DuckDB (it spills beyond). Without one DuckDB may take 80% of RAM: "
-            "loading 100k cases alone peaked at 3.6 GB unbounded, 1.7 GB at 1GB and 1.2 GB at 512MB "
-            "(about 11% slower than at 1GB)."
+            "Memory cap for the store's DuckDB (it spills beyond). Without one DuckDB may take 80% of RAM."
         ),
     )
 
     _conn: Any = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
+    _write_lock: Any = PrivateAttr(default_factory=threading.Lock)
     _sizes: dict[str, int] | None = PrivateAttr(default=None)
+    _segments: VectorSegments | None = PrivateAttr(default=None)
+    _scratch: Any = PrivateAttr(default=None)  # TemporaryDirectory of a ':memory:' store's segments
 
     # -- connection ------------------------------------------------------------
 
@@ -114,9 +127,12 @@ class DuckDBVectorStore(VectorStore):
                     raise StoreUnavailable(f"cannot open DuckDB file {self.path}: {exc}") from exc
                 conn.execute(f"SET checkpoint_threshold = '{self.checkpoint_threshold}'")
                 conn.execute(f"SET memory_limit = '{self.memory_limit}'")  # validated by the field pattern
-                if not self.compress_vectors:
-                    # Only the vector columns are floats; this setting lasts for the session.
-                    conn.execute("SET disabled_compression_methods = 'alprd,alp,chimp,patas'")
+                if self.path == ":memory:":
+                    self._scratch = tempfile.TemporaryDirectory(prefix="duckdb-store-vectors-")
+                    root = Path(self._scratch.name)
+                else:
+                    root = Path(self.path + ".vectors")
+                self._segments = VectorSegments(root / self.table)
                 self._conn = conn
             return self._conn
 
@@ -129,12 +145,28 @@ class DuckDBVectorStore(VectorStore):
         finally:
             cursor.close()
 
+    @contextmanager
+    def _transaction(self, cur: duckdb.DuckDBPyConnection) -> Iterator[None]:
+        cur.begin()
+        try:
+            yield
+            cur.commit()
+        except BaseException:
+            try:
+                cur.rollback()
+            except duckdb.Error:  # a failed commit has already rolled back
+                pass
+            raise
+
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
             self._conn = None
             self._sizes = None
+            if self._scratch is not None:
+                self._scratch.cleanup()
+                self._scratch = None
 
     def is_healthy(self) -> bool:
         try:
@@ -150,34 +182,40 @@ class DuckDBVectorStore(VectorStore):
     def _qualified(self) -> str:
         return _quote(self.table)
 
-    def _existing_columns(self, cur: duckdb.DuckDBPyConnection) -> dict[str, str] | None:
+    @property
+    def _vectors_table(self) -> str:
+        return _quote(f"{self.table}_vectors")
+
+    @property
+    def _segments_table(self) -> str:
+        return _quote(f"{self.table}_segments")
+
+    def _existing_columns(self, cur: duckdb.DuckDBPyConnection, table: str | None = None) -> dict[str, str] | None:
         rows = cur.execute(
             "SELECT column_name, data_type FROM duckdb_columns() "
             "WHERE table_name = ? AND schema_name = current_schema() AND database_name = current_database() "
             "ORDER BY column_index",
-            [self.table],
+            [table or self.table],
         ).fetchall()
         return dict(rows) if rows else None
 
     def _stored_sizes(self, cur: duckdb.DuckDBPyConnection) -> dict[str, int] | None:
-        """Sizes of the vector columns of the existing table; None if it does not exist."""
+        """Sizes of the store's named vectors; None if its table does not exist (or has the earlier layout)."""
         if self._sizes is None:
-            columns = self._existing_columns(cur)
-            if columns is None:
+            if self._existing_columns(cur, f"{self.table}_vectors") is None:
                 return None
-            self._sizes = {
-                name[len(_VECTOR_PREFIX) :]: int(m.group(1))
-                for name, sql_type in columns.items()
-                if name.startswith(_VECTOR_PREFIX) and (m := _ARRAY_TYPE.match(sql_type))
-            }
+            rows = cur.execute(f"SELECT name, dimensions FROM {self._vectors_table} ORDER BY name").fetchall()
+            self._sizes = {name: int(size) for name, size in rows}
         return self._sizes
 
     def ensure_schema(self, vector_sizes: Mapping[str, int | None]) -> None:
-        """Create the table if missing; otherwise check it and change nothing.
+        """Create the tables if missing; otherwise check them and change nothing.
 
-        Every property and every sized vector must exist with the expected type.
-        Vector columns of the table that ``vector_sizes`` does not size are left
-        alone (a run without a fallback embedder still loads its primary vectors).
+        Every property must exist with the expected type and every sized
+        vector with its size. Vectors of the store that ``vector_sizes`` does
+        not size are left alone (a run without a fallback embedder still loads
+        its primary vectors). A table of the earlier layout, with its vectors
+        in ``FLOAT[n]`` columns, is converted first (``_convert_inline_vectors``).
         """
         sizes = {}
         for name, size in vector_sizes.items():
@@ -186,52 +224,106 @@ class DuckDBVectorStore(VectorStore):
                 raise ValueError(f"vector {name!r}: size must be positive, got {size}")
             if size:
                 sizes[name] = int(size)
-        expected = {"id": "UUID", **PROPERTY_SQL_TYPES}
-        expected |= {vector_column(n): f"FLOAT[{s}]" for n, s in sizes.items()}
-        with self._cursor() as cur:
+        expected = {"id": "UUID", **PROPERTY_SQL_TYPES, **_POINTER_TYPES}
+        with self._write_lock, self._cursor() as cur:
             actual = self._existing_columns(cur)
             if actual is None:
-                columns = ",\n  ".join(
-                    f"{_quote(c)} {t}{' PRIMARY KEY' if c == 'id' else ''}" for c, t in expected.items()
-                )
-                cur.execute(f"CREATE TABLE IF NOT EXISTS {self._qualified} (\n  {columns}\n)")
-            self._sizes = None
-        if actual is None:
-            return
+                self._create(cur, sizes)
+                return
+            if any(c.startswith(_VECTOR_PREFIX) and _ARRAY_TYPE.match(t) for c, t in actual.items()):
+                self._convert_inline_vectors(cur, actual)
+                actual = self._existing_columns(cur)
+            stored = self._stored_sizes(cur) or {}
         differences = []
-        extra = [c for c in actual if c not in expected and not c.startswith(_VECTOR_PREFIX)]
-        for column in [*expected, *extra]:
+        for column in [*expected, *(c for c in actual if c not in expected)]:
             want, have = expected.get(column, "absent"), actual.get(column, "absent")
             if want != have:
-                what = (
-                    f"vector {column[len(_VECTOR_PREFIX):]!r}"
-                    if column.startswith(_VECTOR_PREFIX)
-                    else f"column {column!r}"
-                )
-                differences.append(f"{what} expected {want}, actual {have}")
+                differences.append(f"column {column!r} expected {want}, actual {have}")
+        for name, size in sizes.items():
+            have = f"FLOAT[{stored[name]}]" if name in stored else "absent"
+            if have != f"FLOAT[{size}]":
+                differences.append(f"vector {name!r} expected FLOAT[{size}], actual {have}")
         if differences:
             raise StoreSchemaMismatch(
                 f"table {self.table!r} in {self.path} differs from the requested schema: "
                 + "; ".join(differences)
             )
 
+    def _create(self, cur: duckdb.DuckDBPyConnection, sizes: Mapping[str, int]) -> None:
+        with self._transaction(cur):
+            self._create_tables(cur, sizes)
+        self._sizes = None
+
+    def _create_tables(self, cur: duckdb.DuckDBPyConnection, sizes: Mapping[str, int]) -> None:
+        types = {"id": "UUID", **PROPERTY_SQL_TYPES, **_POINTER_TYPES}
+        columns = ",\n  ".join(f"{_quote(c)} {t}{' PRIMARY KEY' if c == 'id' else ''}" for c, t in types.items())
+        cur.execute(f"CREATE TABLE {self._qualified} (\n  {columns}\n)")
+        cur.execute(f"CREATE TABLE {self._vectors_table} (name VARCHAR PRIMARY KEY, dimensions INTEGER NOT NULL)")
+        cur.execute(
+            f"CREATE TABLE {self._segments_table} "
+            "(segment VARCHAR PRIMARY KEY, rows INTEGER NOT NULL, live INTEGER NOT NULL)"
+        )
+        if sizes:
+            cur.executemany(f"INSERT INTO {self._vectors_table} VALUES (?, ?)", list(sizes.items()))
+
+    def _convert_inline_vectors(self, cur: duckdb.DuckDBPyConnection, actual: Mapping[str, str]) -> None:
+        """Move the vectors of an earlier-layout table into segments, then swap tables in one transaction.
+
+        The segments are written first, in chunks (bounded memory); if
+        anything fails before the commit they are removed and the old table
+        is untouched.
+        """
+        inline = {c: int(m.group(1)) for c, t in actual.items()
+                  if c.startswith(_VECTOR_PREFIX) and (m := _ARRAY_TYPE.match(t))}
+        old = _quote(self.table + "_inline")
+        reader = cur.sql(
+            f"SELECT CAST(id AS VARCHAR) AS id, case_id, {', '.join(_quote(c) for c in inline)} "
+            f"FROM {self._qualified} ORDER BY id"
+        ).to_arrow_reader(_SMALL_SEGMENT_ROWS)
+        moves, written = [], []
+        try:
+            for batch in reader:
+                if batch.num_rows:
+                    vectors = {c: batch.column(c).cast(vector_type(size)) for c, size in inline.items()}
+                    segment = self._segments.write(batch.column("case_id"), vectors)
+                    written.append((segment, batch.num_rows, batch.num_rows))
+                    moves.append(_pointers(batch.column("id"), segment))
+            cur.register("_moves", pa.concat_tables(moves) if moves else _pointers(pa.array([], pa.string()), ""))
+            copied = ", ".join(f"o.{_quote(p)}" for p in PROPERTY_SQL_TYPES)
+            with self._transaction(cur):
+                cur.execute(f"ALTER TABLE {self._qualified} RENAME TO {old}")
+                self._create_tables(cur, {c[len(_VECTOR_PREFIX):]: size for c, size in inline.items()})
+                cur.execute(
+                    f"INSERT INTO {self._qualified} SELECT o.id, {copied}, m.segment, m.segment_row "
+                    f"FROM {old} o LEFT JOIN _moves m ON o.id = CAST(m.id AS UUID)"
+                )
+                cur.execute(f"DROP TABLE {old}")
+                if written:
+                    cur.executemany(f"INSERT INTO {self._segments_table} VALUES (?, ?, ?)", written)
+            cur.unregister("_moves")
+        except BaseException:
+            self._segments.remove(seg for seg, _, _ in written)
+            raise
+        self._sizes = None
+
     def _require_sizes(self, cur: duckdb.DuckDBPyConnection) -> dict[str, int]:
         sizes = self._stored_sizes(cur)
         if sizes is None:
             raise StoreSchemaMismatch(
-                f"table {self.table!r} does not exist in {self.path}; call ensure_schema() first"
+                f"table {self.table!r} does not exist in {self.path} (or has the earlier layout); "
+                "call ensure_schema() first"
             )
         return sizes
 
     # -- writes ----------------------------------------------------------------
 
     def upsert(self, objects: pa.Table) -> UpsertResult:
-        """Validate per object, then replace every valid object (delete + insert, one transaction).
+        """Validate per object, then replace every valid object (segment, then delete + insert in one transaction).
 
         Raises ``TypeError``/``ValueError`` for a malformed table (unknown column,
         wrong column type) and ``StoreSchemaMismatch`` if the table does not exist.
         """
-        with self._cursor() as cur:
+        with self._write_lock, self._cursor() as cur:
             sizes = self._require_sizes(cur)
             if objects.num_rows == 0:
                 return UpsertResult()
@@ -244,63 +336,138 @@ class DuckDBVectorStore(VectorStore):
             result.succeeded.extend(checked.rows)
             good = objects if keep.all() else objects.filter(pa.array(keep))
             if good.num_rows:
-                cur.register("_objects", self._insert_table(good, sizes))
-                cur.begin()
-                try:
-                    # Delete + insert, not INSERT OR REPLACE: that keeps the old value
-                    # of every column the batch leaves out, so it is no whole-object replacement.
-                    cur.execute(
-                        f"DELETE FROM {self._qualified} "
-                        "WHERE id IN (SELECT CAST(id AS UUID) FROM _objects)"
-                    )
-                    cur.execute(
-                        f"INSERT INTO {self._qualified} BY NAME "
-                        "SELECT * REPLACE (CAST(id AS UUID) AS id) FROM _objects"
-                    )
-                    cur.commit()
-                except BaseException:
-                    cur.rollback()
-                    raise
-                finally:
-                    cur.unregister("_objects")
+                self._write(cur, good, sizes)
+                self._compact_if_due(cur, sizes)
             return result
 
-    def _insert_table(self, good: pa.Table, sizes: Mapping[str, int]) -> pa.Table:
-        """The rows to write, in store types; columns absent or all null are left out (stored as NULL)."""
-        columns, names = [good.column("id").combine_chunks().cast(pa.string())], ["id"]
-        for prop in PROPERTY_SQL_TYPES:
-            if prop in good.column_names and good.column(prop).null_count < good.num_rows:
-                columns.append(to_utc_naive(good.column(prop).combine_chunks()))
-                names.append(prop)
+    def _write(self, cur: duckdb.DuckDBPyConnection, good: pa.Table, sizes: Mapping[str, int]) -> None:
+        vectors = {}
         for name, size in sizes.items():
             column_name = vector_column(name)
             if column_name in good.column_names and good.column(column_name).null_count < good.num_rows:
                 column = good.column(column_name).combine_chunks()
                 if not pa.types.is_float32(column.type.value_type):
                     column = column.cast(pa.list_(pa.float32()))
-                columns.append(column.cast(pa.list_(pa.float32(), size)))
-                names.append(column_name)
+                vectors[column_name] = column.cast(vector_type(size))
+        segment = self._segments.write(good.column("case_id"), vectors) if vectors else None
+        rows = self._property_table(good)
+        if segment is not None:
+            rows = rows.append_column("segment", pa.repeat(pa.scalar(segment, pa.string()), good.num_rows))
+            rows = rows.append_column("segment_row", pa.array(np.arange(good.num_rows, dtype=np.int32)))
+        cur.register("_objects", rows)
+        try:
+            with self._transaction(cur):
+                # Delete + insert, not INSERT OR REPLACE: that keeps the old value
+                # of every column the batch leaves out, so it is no whole-object replacement.
+                self._release_rows(cur, "id IN (SELECT CAST(id AS UUID) FROM _objects)")
+                cur.execute(
+                    f"INSERT INTO {self._qualified} BY NAME "
+                    "SELECT * REPLACE (CAST(id AS UUID) AS id) FROM _objects"
+                )
+                if segment is not None:
+                    cur.execute(f"INSERT INTO {self._segments_table} VALUES (?, ?, ?)",
+                                [segment, good.num_rows, good.num_rows])
+        except BaseException:
+            if segment is not None:
+                self._segments.remove([segment])
+            raise
+        finally:
+            cur.unregister("_objects")
+
+    def _release_rows(self, cur: duckdb.DuckDBPyConnection, where: str) -> int:
+        """Delete the rows ``where`` selects; their segments count them no longer live. Returns how many."""
+        cur.execute(
+            f"UPDATE {self._segments_table} s SET live = s.live - d.n FROM ("
+            f"SELECT segment, count(*) AS n FROM {self._qualified} WHERE {where} AND segment IS NOT NULL "
+            "GROUP BY segment) d WHERE s.segment = d.segment"
+        )
+        return cur.execute(f"DELETE FROM {self._qualified} WHERE {where}").fetchall()[0][0]
+
+    @staticmethod
+    def _property_table(good: pa.Table) -> pa.Table:
+        """The properties to write, in store types; columns absent or all null are left out (stored as NULL)."""
+        columns, names = [good.column("id").combine_chunks().cast(pa.string())], ["id"]
+        for prop in PROPERTY_SQL_TYPES:
+            if prop in good.column_names and good.column(prop).null_count < good.num_rows:
+                columns.append(to_utc_naive(good.column(prop).combine_chunks()))
+                names.append(prop)
         return pa.table(columns, names=names)
 
     def delete(self, case_ids: Sequence[str]) -> int:
         """Delete in chunks of ids, all in one transaction; returns how many objects existed."""
-        with self._cursor() as cur:
-            if self._stored_sizes(cur) is None or not case_ids:
+        with self._write_lock, self._cursor() as cur:
+            sizes = self._stored_sizes(cur)
+            if sizes is None or not case_ids:
                 return 0
             deleted = 0
-            cur.begin()
-            try:
+            with self._transaction(cur):
                 for chunk in _id_chunks(case_ids):
                     cur.register("_ids", chunk)
-                    deleted += cur.execute(
-                        f"DELETE FROM {self._qualified} WHERE case_id IN (SELECT case_id FROM _ids)"
-                    ).fetchall()[0][0]
+                    deleted += self._release_rows(cur, "case_id IN (SELECT case_id FROM _ids)")
                     cur.unregister("_ids")
-                cur.commit()
-            except BaseException:
-                cur.rollback()
-                raise
+            if deleted:
+                self._compact_if_due(cur, sizes)
             return deleted
+
+    # -- compaction ------------------------------------------------------------
+
+    def compact(self, force: bool = False) -> int:
+        """Rewrite sparse or small segments now (``force``: every segment); returns how many were retired."""
+        with self._write_lock, self._cursor() as cur:
+            sizes = self._stored_sizes(cur)
+            if sizes is None:
+                return 0
+            return self._compact_if_due(cur, sizes, force=force)
+
+    def _compact_if_due(self, cur: duckdb.DuckDBPyConnection, sizes: Mapping[str, int], force: bool = False) -> int:
+        """Retire segments less than half live, and the small ones once there are many.
+
+        Live rows of the retired segments are copied into new segments of up
+        to ``_SMALL_SEGMENT_ROWS`` rows and their pointers moved, in one
+        transaction; the old files are removed after it commits (a crash in
+        between leaves files ``sweep`` removes).
+        """
+        stats = cur.execute(f"SELECT segment, rows, live FROM {self._segments_table}").fetchall()
+        sparse = [seg for seg, rows, live in stats if force or live * 2 < rows]
+        small = [seg for seg, rows, live in stats if rows < _SMALL_SEGMENT_ROWS and live * 2 >= rows]
+        retire = sparse + (small if len(small) >= _MAX_SMALL_SEGMENTS else [])
+        if not retire:
+            return 0
+        pointers = cur.sql(
+            f"SELECT CAST(id AS VARCHAR) AS id, segment, segment_row FROM {self._qualified} "
+            "WHERE list_contains($retire, segment) ORDER BY segment, segment_row",
+            params={"retire": retire},
+        ).to_arrow_table()
+        columns = {vector_column(n): s for n, s in sizes.items()}
+        written, moves = [], []
+        try:
+            for start in range(0, pointers.num_rows, _SMALL_SEGMENT_ROWS):
+                chunk = pointers.slice(start, _SMALL_SEGMENT_ROWS)
+                parts = [self._segments.take(segment, rows, columns) for segment, rows in _runs(chunk)]
+                vectors = {c: pa.concat_arrays([p[c] for p in parts]) for c in ["case_id", *columns]}
+                case_ids = vectors.pop("case_id")
+                vectors = {c: v for c, v in vectors.items() if v.null_count < len(v)}  # all-null: left out
+                new = self._segments.write(case_ids, vectors)
+                written.append((new, chunk.num_rows, chunk.num_rows))
+                moves.append(_pointers(chunk.column("id"), new))
+            cur.register("_moves", pa.concat_tables(moves) if moves else _pointers(pa.array([], pa.string()), ""))
+            with self._transaction(cur):
+                cur.execute(
+                    f"UPDATE {self._qualified} t SET segment = m.segment, segment_row = m.segment_row "
+                    "FROM _moves m WHERE t.id = CAST(m.id AS UUID)"
+                )
+                cur.execute(f"DELETE FROM {self._segments_table} WHERE list_contains($retire, segment)",
+                            {"retire": retire})
+                if written:
+                    cur.executemany(f"INSERT INTO {self._segments_table} VALUES (?, ?, ?)", written)
+            cur.unregister("_moves")
+        except BaseException:
+            self._segments.remove(seg for seg, _, _ in written)
+            raise
+        self._segments.remove(retire)
+        referenced = {r[0] for r in cur.execute(f"SELECT segment FROM {self._segments_table}").fetchall()}
+        self._segments.sweep(referenced)
+        return len(retire)
 
     # -- reads -----------------------------------------------------------------
 
@@ -316,14 +483,23 @@ class DuckDBVectorStore(VectorStore):
         return self._select_by_ids(f"SELECT {columns} FROM {{table}}", case_ids, PROPERTIES_SCHEMA)
 
     def vector_lengths(self, case_ids: Sequence[str]) -> pa.Table:
-        """``case_id`` plus one int32 column ``vector_<name>`` per named vector (null when absent)."""
+        """``case_id`` plus one int32 column ``vector_<name>`` per named vector (null when absent).
+
+        Lengths are read from the segment files themselves, so an object
+        whose segment is gone shows as missing its vectors.
+        """
         with self._cursor() as cur:
             sizes = self._stored_sizes(cur) or {}
-        lengths = "".join(
-            f", CAST(len({_quote(vector_column(n))}) AS INTEGER) AS {_quote(vector_column(n))}" for n in sizes
-        )
         schema = pa.schema([("case_id", pa.string())] + [(vector_column(n), pa.int32()) for n in sizes])
-        return self._select_by_ids(f"SELECT case_id{lengths} FROM {{table}}", case_ids, schema)
+        pointers = self._select_by_ids(
+            "SELECT case_id, segment AS vector_segment, segment_row AS vector_row FROM {table}", case_ids,
+            pa.schema([("case_id", pa.string()), ("vector_segment", pa.string()), ("vector_row", pa.int32())]))
+        lengths = self._segments.lengths(pointers, [vector_column(n) for n in sizes]) if sizes else {}
+        columns = [pointers.column("case_id")]
+        for n in sizes:
+            values = lengths[vector_column(n)]
+            columns.append(pa.array(values, pa.int32(), mask=values < 0))
+        return pa.table(columns, schema=schema)
 
     def _select_by_ids(self, select: str, case_ids: Sequence[str], schema: pa.Schema) -> pa.Table:
         with self._cursor() as cur:
@@ -352,7 +528,7 @@ class DuckDBVectorStore(VectorStore):
                     yield batch
 
     def search(self, vector: np.ndarray, target_vector: str, k: int = 10) -> list[SearchHit]:
-        """Top ``k`` by cosine similarity among the objects that have ``target_vector``."""
+        """Top ``k`` by cosine similarity among the objects that have ``target_vector``; ties by case id."""
         with self._cursor() as cur:
             sizes = self._require_sizes(cur)
             if target_vector not in sizes:
@@ -367,18 +543,41 @@ class DuckDBVectorStore(VectorStore):
                 raise ValueError(f"query vector for {target_vector!r} must be finite and not all zeros")
             if k < 1:
                 return []
-            column = _quote(vector_column(target_vector))
-            properties = ", ".join(_quote(p) for p in PROPERTY_SQL_TYPES)
-            # One top-N query: DuckDB fetches the properties of the k winners only.
-            rows = cur.sql(
-                f"SELECT array_cosine_similarity({column}, CAST($q AS FLOAT[{size}])) AS score, {properties} "
-                f"FROM {self._qualified} WHERE {column} IS NOT NULL ORDER BY score DESC, case_id LIMIT $k",
-                params={"q": query.tolist(), "k": int(k)},
-            ).to_arrow_table().to_pylist()
-        return [SearchHit(case_id=r["case_id"], score=float(r.pop("score")), properties=r) for r in rows]
+            # ordered by case id, so the earlier pointer of two equal scores is the smaller case id
+            pointers = cur.sql(
+                f"SELECT case_id, segment AS vector_segment, segment_row AS vector_row FROM {self._qualified} "
+                "WHERE segment IS NOT NULL ORDER BY case_id"
+            ).to_arrow_table()
+            best = self._segments.nearest(pointers, vector_column(target_vector), query, k)
+            if not best:
+                return []
+            winners = pc.take(pointers.column("case_id"), pa.array([i for _, i in best])).to_pylist()
+        properties = {r["case_id"]: r for r in self.fetch(winners).to_pylist()}
+        return [SearchHit(case_id=c, score=score, properties=properties[c])
+                for (score, _), c in zip(best, winners) if c in properties]
 
 
 def _id_chunks(case_ids: Sequence[str]) -> Iterator[pa.Table]:
     ids = list(dict.fromkeys(case_ids))
     for start in range(0, len(ids), _ID_CHUNK):
         yield pa.table({"case_id": pa.array(ids[start : start + _ID_CHUNK], pa.string())})
+
+
+def _pointers(ids: pa.Array, segment: str) -> pa.Table:
+    """``id``, ``segment``, ``segment_row`` for rows written in order into ``segment``."""
+    n = len(ids)
+    return pa.table({
+        "id": ids,
+        "segment": pa.repeat(pa.scalar(segment, pa.string()), n),
+        "segment_row": pa.array(np.arange(n, dtype=np.int32)),
+    })
+
+
+def _runs(pointers: pa.Table) -> Iterator[tuple[str, np.ndarray]]:
+    """``(segment, rows)`` for consecutive pointers into the same segment (pointers sorted by segment)."""
+    segments = pointers.column("segment").to_numpy(zero_copy_only=False)
+    rows = pointers.column("segment_row").to_numpy(zero_copy_only=False).astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, segments[1:] != segments[:-1]]) if len(segments) else []
+    ends = np.r_[starts[1:], len(segments)] if len(segments) else []
+    for start, end in zip(starts, ends):
+        yield str(segments[start]), rows[start:end]

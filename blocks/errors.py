@@ -9,6 +9,7 @@ Retry and fallback policy reads the error's type, never its message::
     └── TerminalServiceError         stop and tell a person
         ├── EmbedderRejected         (bad credentials, bad request, bad answer)
         ├── StoreSchemaMismatch      (existing collection differs; nothing changed)
+        ├── StoreDamaged             (a store's own files are missing or unreadable)
         ├── StagingUnreadable        (a staging location that cannot be read)
         └── PiiRedactionError        (a batch could not be redacted; names ids, never text)
 """
@@ -23,6 +24,7 @@ __all__ = [
     "EmbedderRejected",
     "StoreUnavailable",
     "StoreSchemaMismatch",
+    "StoreDamaged",
     "StagingUnreadable",
     "PiiRedactionError",
 ]
@@ -58,6 +60,10 @@ class StoreUnavailable(TransientServiceError, ConnectionError):
 
 class StoreSchemaMismatch(TerminalServiceError, ValueError):
     """An existing collection is configured differently from what we need."""
+
+
+class StoreDamaged(TerminalServiceError):
+    """Files the store itself wrote are missing or unreadable (e.g. an embedded store's vector segment)."""
 
 
 class StagingUnreadable(TerminalServiceError, OSError):

@@ -35,7 +35,6 @@ Memory: draining reads one batch at a time; only the distinct queued case ids
 
 from __future__ import annotations
 
-import os
 import re
 import time
 import uuid
@@ -47,6 +46,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from blocks.durable_files import fsync_dir, publish
 from blocks.vector_store import vector_column
 from schemas.fields import FIELDS, LINEAGE_PROPERTIES, NAMED_VECTORS
 
@@ -92,18 +92,6 @@ class QueueSize:
 
     def as_dict(self) -> dict:
         return {"segments": self.segments, "rows": self.rows, "oldest_age_hours": self.oldest_age_hours}
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a rename or unlink in ``path`` durable (no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - e.g. Windows
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class SegmentWriter:
@@ -164,12 +152,8 @@ class SegmentWriter:
             return None
         self._writer.close()
         self._writer = None
-        with open(self._partial, "rb") as fh:
-            os.fsync(fh.fileno())
         final = self._queue.root / f"{self._queue._next_sequence():026d}-{self.run_id}.parquet"
-        os.replace(self._partial, final)
-        _fsync_dir(self._queue.root)
-        self.path = final
+        self.path = publish(self._partial, final)
         return final
 
     def abort(self) -> None:
@@ -285,7 +269,7 @@ class LoadQueue:
     def remove(self, segment: Path) -> None:
         """Delete a drained segment, durably."""
         Path(segment).unlink(missing_ok=True)
-        _fsync_dir(self.root)
+        fsync_dir(self.root)
 
     def discard_partials(self) -> int:
         """Remove partial files a dead writer left; call only while holding the pipeline lock."""

@@ -40,7 +40,7 @@ from blocks.weaviate_schema import (
     sizes_from_description,
     vector_differences,
 )
-from schemas.ids import object_uuid
+from schemas.ids import object_uuids
 
 __all__ = ["WeaviateStore"]
 
@@ -322,7 +322,7 @@ class WeaviateStore(VectorStore):
                 return schema.empty_table()
             names = ["case_id"] if include_vector else _NAMES
             for start in range(0, len(ids), _ID_CHUNK):
-                uuids = [object_uuid(c) for c in ids[start : start + _ID_CHUNK]]
+                uuids = object_uuids(ids[start : start + _ID_CHUNK])
                 reply = collection.query.fetch_objects_by_ids(
                     uuids, limit=len(uuids), return_properties=names, include_vector=include_vector
                 )

@@ -104,7 +104,7 @@ def load_task(run_dir, store, primary, fallback, run_id, settings, progress, que
     with store:
         return load_cases(store, run_dir / "changes.parquet", run_dir / "redact.parquet", run_dir / "embed.parquet",
                           run_dir / "load.parquet", run_id=run_id, batch_size=settings.load_batch_size, progress=progress,
-                          queue=queue, vector_sizes=sizes)
+                          queue=queue, vector_sizes=sizes, read_batch_size=settings.batch_size)
 
 
 @task(name="reconcile_counts", **_TASK)

@@ -42,7 +42,14 @@ class PipelineSettings(BaseModel):
 
     batch_size: int = Field(5_000, ge=1, description="Cases per batch in streaming stages.")
     embed_batch_size: int = Field(256, ge=1, description="Texts per embedding request.")
-    load_batch_size: int = Field(1_000, ge=1, description="Objects per vector-store upsert.")
+    load_batch_size: int = Field(
+        5_000, ge=1,
+        description=(
+            "Objects per vector-store upsert: the unit the load stage confirms, and queues during an outage. "
+            "Weaviate splits it into its own batch requests (``[store] batch_size``); the embedded store "
+            "commits it as one transaction and one vector segment (fewer, larger commits load faster)."
+        ),
+    )
     max_text_chars: int = Field(24_000, ge=100, description="Composite text is truncated to this many characters.")
     task_types: tuple[str, ...] = Field(DEFAULT_TASK_TYPES, description="Task.Type values that contribute text.")
     overlap: timedelta = Field(timedelta(hours=2), description="Re-read this much before the high-water mark (late rows).")

