@@ -39,7 +39,6 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from prefect import flow
 
 from blocks.lineage_service_status import refused_by_primary
@@ -48,7 +47,7 @@ from flows.embedding_guard import EmbeddingGuard
 from flows.lineage_recording import now_utc
 from flows.pipeline import PIPELINE_LOCK, acquire_pipeline_lock
 from schemas.checkpoints import CHECKPOINTS, REDACT_ARROW
-from stages.checkpoint import CheckpointWriter
+from stages.checkpoint import CheckpointWriter, read_checkpoint_table
 from stages.composite_text import composite_text_sql
 from stages.embed import embed_cases
 from stages.load import object_table
@@ -197,7 +196,8 @@ def _page(blocks: PipelineBlocks, guard: EmbeddingGuard, con, store, run_dir: Pa
     totals.add(refused=len(refused))
     if refused:  # not asked again until the case changes (a new version clears the mark)
         lineage.mark(refused, stage="loaded", status="completed", error_message=refused_by_primary(primary.model_name))
-    redacted, embedded = pq.read_table(redact_path), pq.read_table(embed_path)
+    redacted = read_checkpoint_table(redact_path, CHECKPOINTS["redact"])
+    embedded = read_checkpoint_table(embed_path, CHECKPOINTS["embed"])
     objects = object_table(redacted, embedded, run_id)
     upserted = store.upsert(objects) if objects.num_rows else None
     if upserted is not None:

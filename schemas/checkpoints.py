@@ -40,6 +40,9 @@ class CheckpointSchema:
     list_columns: tuple[str, ...] = ()
     forbidden_columns: tuple[str, ...] = ()
     required_columns: tuple[str, ...] = field(default=())
+    #: float32 vector columns (a subset of ``list_columns``), stored on disk as
+    #: ``fixed_size_binary`` rows; ``stages.checkpoint`` encodes and decodes them
+    vector_columns: tuple[str, ...] = ()
 
     @cached_property
     def plain_text_columns(self) -> dict[str, bool]:
@@ -64,8 +67,9 @@ class CheckpointSchema:
         return [
             f.name
             for f in schema
-            if not (pyarrow.types.is_list(f.type) or pyarrow.types.is_fixed_size_list(f.type)
-                    or pyarrow.types.is_large_list(f.type))
+            if f.name not in self.vector_columns
+            and not (pyarrow.types.is_list(f.type) or pyarrow.types.is_fixed_size_list(f.type)
+                     or pyarrow.types.is_large_list(f.type))
         ]
 
 
@@ -165,6 +169,7 @@ EMBED = CheckpointSchema(
         name="embed",
     ),
     list_columns=("vector_primary", "vector_fallback"),
+    vector_columns=("vector_primary", "vector_fallback"),
     forbidden_columns=_PII_COLUMN_NAMES,
     required_columns=("case_id", "primary_model", "fallback_model", "embed_error", "vector_primary", "vector_fallback"),
 )

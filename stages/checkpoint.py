@@ -1,5 +1,8 @@
 """Parquet checkpoints: written atomically, validated on write and on read.
 
+Float vector columns are stored as fixed-size binary cells and handed back
+as ``fixed_size_list<float32>`` (``stages.checkpoint_vectors``).
+
 Stages pass checkpoints (a path and a row count), not DataFrames. A writer
 streams record batches into ``<file>.partial`` and renames it into place when
 closed, so a crash never leaves a half-written checkpoint that a resumed run
@@ -18,9 +21,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from schemas.checkpoints import CheckpointSchema
+from stages.checkpoint_vectors import decode_vectors, decoded_schema, disk_schema, encode_vectors
 from stages.errors import CheckpointInvalid
 
-__all__ = ["Checkpoint", "CheckpointWriter", "read_checkpoint", "validate_batch"]
+__all__ = ["Checkpoint", "CheckpointWriter", "read_checkpoint", "read_checkpoint_table", "validate_batch"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,8 @@ def validate_batch(batch: pa.RecordBatch | pa.Table, schema: CheckpointSchema, w
     for col in schema.list_columns:
         if col in names:
             t = batch.schema.field(col).type
-            if not (pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)):
+            encoded = col in schema.vector_columns and pa.types.is_fixed_size_binary(t)
+            if not (pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t) or encoded):
                 raise CheckpointInvalid(where, f"column {col!r} must be a list, found {t}")
     if batch.num_rows == 0:
         return
@@ -94,20 +99,24 @@ class CheckpointWriter:
     def write(self, batch: pa.RecordBatch | pa.Table) -> None:
         validate_batch(batch, self.schema, str(self.path))
         if self._writer is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             self._arrow_schema = self._arrow_schema or batch.schema
-            self._writer = pq.ParquetWriter(self._partial, self._arrow_schema, compression=self._compression)
+            self._open()
         if isinstance(batch, pa.RecordBatch):
             batch = pa.Table.from_batches([batch])
-        self._writer.write_table(batch.cast(self._arrow_schema) if batch.schema != self._arrow_schema else batch)
+        table = batch.cast(self._arrow_schema) if batch.schema != self._arrow_schema else batch
+        self._writer.write_table(encode_vectors(table, self.schema.vector_columns))
         self.rows += batch.num_rows
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        on_disk = disk_schema(self._arrow_schema, self.schema.vector_columns)
+        self._writer = pq.ParquetWriter(self._partial, on_disk, compression=self._compression)
 
     def close(self) -> Checkpoint:
         if self._writer is None:
             if self._arrow_schema is None:
                 raise CheckpointInvalid(str(self.path), "no batch and no schema given for an empty checkpoint")
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._writer = pq.ParquetWriter(self._partial, self._arrow_schema, compression=self._compression)
+            self._open()
         self._writer.close()
         os.replace(self._partial, self.path)
         return Checkpoint(self.path, self.rows)
@@ -136,11 +145,20 @@ def read_checkpoint(
         pf = pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise CheckpointInvalid(str(path), f"unreadable Parquet ({type(exc).__name__})") from None
-    validate_batch(pf.schema_arrow.empty_table(), schema, str(path))
+    validate_batch(decoded_schema(pf.schema_arrow, schema.vector_columns).empty_table(), schema, str(path))
     for batch in pf.iter_batches(batch_size=batch_size, columns=columns):
+        batch = decode_vectors(batch, schema.vector_columns)
         if columns is None:
             validate_batch(batch, schema, str(path))
         yield batch
+
+
+def read_checkpoint_table(path: Path, schema: CheckpointSchema, columns: list[str] | None = None) -> pa.Table:
+    """A whole (small) checkpoint as one validated table, vectors decoded: for tools and tests."""
+    batches = list(read_checkpoint(path, schema, columns=columns))
+    if batches:
+        return pa.Table.from_batches(batches)
+    return decoded_schema(pq.ParquetFile(path).schema_arrow, schema.vector_columns).empty_table()
 
 
 def checkpoint_rows(path: Path) -> int:

@@ -17,7 +17,6 @@ from email.utils import format_datetime
 
 import httpx
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
 import stamina
 
@@ -29,6 +28,8 @@ from blocks.hashing_embedder import HashingEmbedder
 from blocks.ollama_embedder import OllamaEmbedder
 from blocks.openai_embedder import AzureOpenAIEmbedder, OpenAIEmbedder
 from flows.config import load_blocks
+from schemas.checkpoints import CHECKPOINTS
+from stages.checkpoint import read_checkpoint_table
 from stages.embed import embed_cases
 from tests.embedding_standin import EmbeddingStandIn
 from tests.redact_checkpoints import write_redact
@@ -305,7 +306,7 @@ def test_stage_fails_only_the_refused_row_and_embeds_the_rest(tmp_path, standin)
     standin.reject_inputs_containing("POISON")
     result = embed_cases(write_redact(tmp_path / "redact.parquet", bodies), tmp_path / "embed.parquet",
                          openai(standin), ollama(standin), batch_size=5, request_size=3)
-    table = pq.read_table(result.path).to_pylist()
+    table = read_checkpoint_table(result.path, CHECKPOINTS["embed"]).to_pylist()
     assert (result.primary, result.fallback, [cid for cid, _ in result.failed]) == (8, 0, ["500C0004"])
     error = table[4]["embed_error"]
     assert error.startswith("InputRejected: text-embedding-3-small-256") and "POISON" not in error
@@ -321,7 +322,7 @@ def test_stage_with_primary_down_puts_every_row_on_the_fallback_and_stops_callin
         fallback = ollama(fallback_server)
         result = embed_cases(write_redact(tmp_path / "redact.parquet", texts(40)), tmp_path / "embed.parquet",
                              openai(primary_server, max_concurrency=4), fallback, batch_size=20, request_size=4)
-        table = pq.read_table(result.path)
+        table = read_checkpoint_table(result.path, CHECKPOINTS["embed"])
         assert (result.primary, result.fallback, result.failed) == (0, 40, [])
         assert table.column("fallback_model").to_pylist() == ["nomic-embed-text-768"] * 40
         assert table.column("vector_primary").null_count == 40
@@ -341,7 +342,7 @@ def test_stage_returns_to_the_primary_when_its_probe_succeeds(tmp_path, standin)
     result = embed_cases(write_redact(tmp_path / "redact.parquet", texts(10)), tmp_path / "embed.parquet",
                          openai(standin), HashingEmbedder(dimensions=768), batch_size=10, request_size=2,
                          concurrency=1, breaker=breaker)
-    models = pq.read_table(result.path).column("primary_model").to_pylist()
+    models = read_checkpoint_table(result.path, CHECKPOINTS["embed"]).column("primary_model").to_pylist()
     assert models == [None] * 4 + ["text-embedding-3-small-256"] * 6
     assert (result.fallback, result.breaker_opened, breaker.state) == (4, 1, "closed")
 
@@ -362,7 +363,7 @@ def test_stage_keeps_several_chunks_in_flight(tmp_path, standin):
     result = embed_cases(write_redact(tmp_path / "redact.parquet", texts(12)), tmp_path / "embed.parquet",
                          primary, None, batch_size=4, request_size=2)
     assert result.primary == 12 and standin.max_in_flight == 3
-    stored = np.array(pq.read_table(result.path).column("vector_primary").to_pylist(), dtype=np.float32)
+    stored = np.array(read_checkpoint_table(result.path, CHECKPOINTS["embed"]).column("vector_primary").to_pylist(), dtype=np.float32)
     assert np.array_equal(stored, primary.embed(texts(12)))
 
 

@@ -13,6 +13,8 @@ from blocks.duckdb_store import DuckDBVectorStore
 from blocks.errors import StoreUnavailable
 from blocks.hashing_embedder import HashingEmbedder
 from blocks.load_queue import OP_DELETE, LoadQueue
+from schemas.checkpoints import CHECKPOINTS
+from stages.checkpoint import read_checkpoint_table
 from stages.embed import embed_cases
 from stages.load import QUEUED_REASON, load_cases, load_queued
 from tests.stages.test_changes_embed_load import _through_redact, composed  # noqa: F401 - fixture
@@ -78,7 +80,7 @@ def test_outage_mid_load_queues_that_batch_and_every_later_one_with_vectors(tmp_
     segment = pq.read_table(res.segment)
     assert set(segment.column("case_id").to_pylist()) == set(pending.column("case_id").to_pylist())
     assert segment.filter(pc.equal(segment.column("op"), OP_DELETE)).column("case_id").to_pylist() == ["500GONE"]
-    embedded = pq.read_table(checkpoints[2])
+    embedded = read_checkpoint_table(checkpoints[2], CHECKPOINTS["embed"])
     by_case = dict(zip(embedded.column("case_id").to_pylist(), embedded.column("vector_primary").to_pylist()))
     for row in segment.filter(pc.equal(segment.column("op"), "upsert")).to_pylist():
         assert np.allclose(row["vector_primary"], by_case[row["case_id"]])  # nothing to re-embed

@@ -1,0 +1,64 @@
+"""Vector columns of checkpoints: binary on disk, float32 vectors to every stage, copies pass through."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from schemas.checkpoints import CHECKPOINTS, embed_arrow
+from stages.checkpoint import CheckpointWriter, read_checkpoint, read_checkpoint_table
+from stages.errors import CheckpointInvalid
+
+
+def _embedded(n: int, size: int = 6) -> pa.Table:
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((n, size)).astype(np.float32)
+    primary = [None if i % 4 == 1 else vectors[i].tolist() for i in range(n)]
+    return pa.table({
+        "case_id": [f"500{i:04d}" for i in range(n)],
+        "vector_primary": pa.array(primary, pa.list_(pa.float32(), size)),
+        "vector_fallback": pa.nulls(n, pa.list_(pa.float32(), 3)),
+        "primary_model": ["m"] * n,
+        "fallback_model": pa.nulls(n, pa.string()),
+        "embed_error": pa.nulls(n, pa.string()),
+    }, schema=embed_arrow(size, 3))
+
+
+def test_vectors_are_binary_on_disk_and_come_back_exactly_in_any_batch_size(tmp_path):
+    table = _embedded(23)
+    path = tmp_path / "embed.parquet"
+    with CheckpointWriter(path, CHECKPOINTS["embed"], table.schema) as writer:
+        writer.write(table.slice(0, 10))
+        writer.write(table.slice(10))
+        writer.close()
+    on_disk = pq.ParquetFile(path).schema_arrow
+    assert on_disk.field("vector_primary").type == pa.binary(4 * 6)
+    for batch_size in (1, 4, 7, 100):
+        back = pa.Table.from_batches(list(read_checkpoint(path, CHECKPOINTS["embed"], batch_size=batch_size)))
+        assert back.schema.field("vector_primary").type == pa.list_(pa.float32(), 6)
+        assert back.column("vector_primary").to_pylist() == table.column("vector_primary").to_pylist()
+        assert back.column("vector_fallback").null_count == 23
+
+
+def test_a_checkpoint_copied_batch_by_batch_stays_valid(tmp_path):
+    """Recovery copies raw (encoded) batches into a new checkpoint; the copy decodes like the original."""
+    table = _embedded(9)
+    src, dst = tmp_path / "src.parquet", tmp_path / "dst.parquet"
+    with CheckpointWriter(src, CHECKPOINTS["embed"], table.schema) as writer:
+        writer.write(table)
+        writer.close()
+    raw = pq.ParquetFile(src)
+    with CheckpointWriter(dst, CHECKPOINTS["embed"], raw.schema_arrow) as writer:
+        for batch in raw.iter_batches(batch_size=4):
+            writer.write(batch)
+        writer.close()
+    assert read_checkpoint_table(dst, CHECKPOINTS["embed"]).equals(read_checkpoint_table(src, CHECKPOINTS["embed"]))
+
+
+def test_a_binary_column_that_is_not_a_vector_column_is_still_refused(tmp_path):
+    table = _embedded(2).drop_columns(["primary_model"]).append_column("primary_model", pa.array([b"x", b"y"]))
+    with pytest.raises(CheckpointInvalid):
+        with CheckpointWriter(tmp_path / "bad.parquet", CHECKPOINTS["embed"]) as writer:
+            writer.write(table)
