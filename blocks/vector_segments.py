@@ -126,7 +126,8 @@ class VectorSegments:
             idx, rows = idx[keep], rows[keep]
             if not len(rows):
                 continue
-            sub = matrix[rows]
+            whole = len(rows) == len(matrix) and bool((rows == np.arange(len(rows))).all())
+            sub = matrix if whole else matrix[rows]  # the usual case scores the mapped file without a copy
             scores = (sub @ q) / np.linalg.norm(sub, axis=1)
             top = np.argsort(-scores, kind="stable")[:k]
             for i in top:
