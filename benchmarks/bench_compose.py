@@ -113,12 +113,14 @@ def replicate_extract(source: Path, target: Path, copies: int) -> None:
     """
     import duckdb
 
+    from stages.sql_text import CHECKPOINT_PARQUET
+
     target.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
-    for table, cols in _ID_COLUMNS.items():
+    for table, cols in _ID_COLUMNS.items():  # the row groups of a real extract checkpoint
         repl = ", ".join(f"{c} || '-' || i AS {c}" for c in cols)
         con.execute(f"COPY (SELECT * REPLACE ({repl}) FROM read_parquet($src), range({copies}) r(i) "
-                    f"ORDER BY {cols[-1]}) TO '{target / (table + '.parquet')}' (FORMAT parquet, COMPRESSION zstd)",
+                    f"ORDER BY {cols[-1]}) TO '{target / (table + '.parquet')}' ({CHECKPOINT_PARQUET})",
                     {"src": str(source / f"{table}.parquet")})
     con.close()
     (target / "_done").write_text(str(copies))
@@ -127,7 +129,7 @@ def replicate_extract(source: Path, target: Path, copies: int) -> None:
 def ensure_extract(size: int, out: Path) -> Path:
     """``<out>/compose-<size>``, holding the extract checkpoint of generated staging (made once)."""
     work = out / f"compose-{size}"
-    if (work / "extract" / "_done").exists():
+    if (work / "extract" / "_done").exists() and _current_layout(work / "extract"):
         return work
     staging, gen_s = ensure_staging(out, size)
     print(f"[{size}] staging {staging}: " + (f"generated in {gen_s:.1f} s" if gen_s is not None else "cached"),
@@ -138,6 +140,17 @@ def ensure_extract(size: int, out: Path) -> Path:
     return work
 
 
+def _current_layout(extract: Path) -> bool:
+    """False for a cached checkpoint written before extract split tables into row groups: compose
+    would read it on one core, so it is made again."""
+    import pyarrow.parquet as pq
+
+    from stages.sql_text import CHECKPOINT_ROW_GROUP
+
+    meta = pq.ParquetFile(extract / "case.parquet").metadata
+    return meta.num_rows <= CHECKPOINT_ROW_GROUP or meta.num_row_groups > 1
+
+
 def measure(size: int, out: Path, memory_limit: str | None = None, replicated: bool = False) -> dict:
     if not replicated:
         work = ensure_extract(size, out)
@@ -145,7 +158,7 @@ def measure(size: int, out: Path, memory_limit: str | None = None, replicated: b
         if size % 100_000:
             raise SystemExit(f"--replicated sizes must be multiples of 100000, got {size}")
         work = out / f"compose-{size}-replicated"
-        if not (work / "extract" / "_done").exists():
+        if not ((work / "extract" / "_done").exists() and _current_layout(work / "extract")):
             replicate_extract(ensure_extract(100_000, out) / "extract", work / "extract", size // 100_000)
         print(f"[{size}] extract checkpoint: {size // 100_000} id-suffixed copies of the 100k one", flush=True)
     res = run_child(Path(__file__).resolve(), {"mode": "compose", "cases": size, "work": str(work),

@@ -34,6 +34,7 @@ from blocks.lineage_service_status import ServiceLedger
 from blocks.lineage_sql import (
     check_keys,
     execute_by_ids,
+    executemany,
     ids_match,
     open_engine,
     upsert_one,
@@ -298,7 +299,7 @@ class LineageStore(RunLedger, ServiceLedger, FailureLedger, Block):
         )
         params = [{"b_id": i, "b_fp": f} for i, f in zip(record_ids, fingerprints, strict=True)]
         with self.engine.begin() as conn:
-            return conn.execute(stmt, params).rowcount
+            return executemany(conn, stmt, params)
 
     def stage_status_counts(self) -> list[dict]:
         """Number of records per (stage, status)."""

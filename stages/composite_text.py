@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from schemas.fields import EMBEDDED_FIELDS, FIELDS, FieldSpec
 
-__all__ = ["composite_text_sql", "populated_sql", "field_measures_sql", "measured_length_sql", "measured_populated_sql",
-           "MEASURE_COLUMNS", "html_to_text_macro"]
+__all__ = ["composite_text_sql", "populated_sql", "field_measures_sql", "item_measures_sql", "item_measure_columns",
+           "measured_length_sql", "measured_populated_sql", "MEASURE_COLUMNS", "html_to_text_macro"]
 
 _NL = "chr(10)"
 
@@ -65,35 +65,59 @@ def _kept(item: str) -> str:
     return f"length(trim({item})) > 0"
 
 
-def _measures(spec: FieldSpec, column: str) -> list[str]:
-    """``_n_<property>`` (lines it renders or 1 if populated) and, if embedded, ``_l_<property>``."""
+def _scalar_measures(spec: FieldSpec, column: str) -> list[str]:
+    """``_n_<property>`` (1 if it renders or is populated) and, if embedded, ``_l_<property>``."""
     label_len = len(f"{spec.label}: ")
-    out = []
-    if spec.is_list:
-        out.append(f"coalesce(list_sum(list_transform({column}, lambda x: ({_kept('x')})::INTEGER)), 0) AS _n_{spec.property}")
-        if spec.embedded:
-            out.append(
-                f"coalesce(list_sum(list_transform({column}, lambda x: CASE WHEN {_kept('x')} "
-                f"THEN length(trim(x)) + {label_len} ELSE 0 END)), 0) AS _l_{spec.property}"
-            )
-    elif spec.embedded:
-        out.append(f"coalesce(({_kept(column)})::INTEGER, 0) AS _n_{spec.property}")
-        out.append(f"CASE WHEN {_kept(column)} THEN length(trim({column})) + {label_len} ELSE 0 END AS _l_{spec.property}")
-    else:
-        out.append(f"{_populated(spec, column)} AS _n_{spec.property}")
+    if not spec.embedded:
+        return [f"{_populated(spec, column)} AS _n_{spec.property}"]
+    return [
+        f"coalesce(({_kept(column)})::INTEGER, 0) AS _n_{spec.property}",
+        f"CASE WHEN {_kept(column)} THEN length(trim({column})) + {label_len} ELSE 0 END AS _l_{spec.property}",
+    ]
+
+
+def _item_measures(spec: FieldSpec, item: str) -> list[str]:
+    """Aggregates over a case's child rows: ``_n_<property>`` (lines it renders), ``_l_<property>`` (their length)."""
+    label_len = len(f"{spec.label}: ")
+    out = [f"count(*) FILTER (WHERE {_kept(item)}) AS _n_{spec.property}"]
+    if spec.embedded:
+        out.append(
+            f"coalesce(sum(CASE WHEN {_kept(item)} THEN length(trim({item})) + {label_len} ELSE 0 END), 0) "
+            f"AS _l_{spec.property}"
+        )
     return out
 
 
 def field_measures_sql(prefix: str = "") -> str:
-    """Per-field measures, computed once and shared by the length and the counters.
+    """Per-field measures of the case's own (scalar) fields, shared by the length and the counters.
 
     Building the composite text only to take its length was a third of the
-    compose stage; the measures give the same number by arithmetic.
+    compose stage; the measures give the same number by arithmetic. The
+    measures of the child-table (list) fields come from ``item_measures_sql``.
     """
-    return ", ".join(m for spec in FIELDS for m in _measures(spec, f"{prefix}{spec.property}"))
+    scalars = (spec for spec in FIELDS if not spec.is_list)
+    return ", ".join(m for spec in scalars for m in _scalar_measures(spec, f"{prefix}{spec.property}"))
 
 
-#: the helper columns ``field_measures_sql`` adds (to exclude from the output)
+def item_measures_sql(table: str) -> list[str]:
+    """Aggregates giving the measures of ``table``'s list fields, one row per child row.
+
+    In the ``GROUP BY`` case of the rows, with each row's value of a field in
+    a column named after the field's property. Plain aggregates spare the
+    lambdas over every list of every case that measured the lists before
+    (a tenth of compose's CPU time at 100k cases), and they give the same
+    numbers: every item renders as ``label + trimmed value``.
+    """
+    return [m for spec in FIELDS if spec.is_list and spec.table == table for m in _item_measures(spec, spec.property)]
+
+
+def item_measure_columns(table: str) -> tuple[str, ...]:
+    """The columns ``item_measures_sql(table)`` yields (0 for a case without such rows)."""
+    return tuple(name for spec in FIELDS if spec.is_list and spec.table == table
+                 for name in (f"_n_{spec.property}", f"_l_{spec.property}") if name.startswith("_n_") or spec.embedded)
+
+
+#: the helper columns of ``field_measures_sql`` and ``item_measures_sql`` (to exclude from the output)
 MEASURE_COLUMNS: tuple[str, ...] = tuple(
     name for spec in FIELDS for name in (f"_n_{spec.property}", f"_l_{spec.property}")
     if name.startswith("_n_") or spec.embedded

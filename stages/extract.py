@@ -14,7 +14,9 @@ own dates, are then typed and checked set-wise in DuckDB:
 
 Rows with an unreadable ``LastModifiedDate`` count as inside every window, so
 they are always seen and quarantined rather than silently never selected.
-The clean rows go to ``<run>/extract/<table>.parquet``, validated by pandera.
+The clean rows go to ``<run>/extract/<table>.parquet``, validated by pandera,
+in row groups of ``stages.sql_text.CHECKPOINT_ROW_GROUP`` rows so that compose
+scans them on every core.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from schemas.staging import CHILD_TABLES, TABLES, TableSpec
 from stages.checkpoint import read_checkpoint
 from stages.errors import MissingColumn
 from stages.fingerprint import skip_unchanged
-from stages.sql_text import CASE_CHILD_PARENTS, quote_ident, sql_path
+from stages.sql_text import CASE_CHILD_PARENTS, CHECKPOINT_PARQUET, quote_ident, sql_path
 
 __all__ = ["ExtractResult", "extract_window", "register_checked_views", "count_orphans"]
 
@@ -267,7 +269,8 @@ def extract_window(
         skipped = skip_unchanged(con, lineage_state, salt)
         target = out_dir / "fingerprints.parquet"
         partial = target.with_name(target.name + ".partial")
-        con.execute(f"COPY (SELECT case_id, fingerprint FROM fp ORDER BY case_id) TO '{sql_path(partial)}' (FORMAT parquet)")
+        con.execute(f"COPY (SELECT case_id, fingerprint FROM fp ORDER BY case_id) TO '{sql_path(partial)}' "
+                    f"({CHECKPOINT_PARQUET})")
         partial.replace(target)
     _materialise(con)
     failures, bad_cases = _quarantine(con, window)
@@ -279,21 +282,37 @@ def extract_window(
         con.execute(
             f"COPY (SELECT {cols} FROM x_{table} WHERE _problem IS NULL "
             f"AND _case_id NOT IN (SELECT case_id FROM bad_cases) ORDER BY _case_id, CreatedDate, Id) "
-            f"TO '{sql_path(partial)}' (FORMAT parquet, COMPRESSION zstd)"
+            f"TO '{sql_path(partial)}' ({CHECKPOINT_PARQUET})"  # row groups: see CHECKPOINT_ROW_GROUP
         )
         schema = extract_schema(table)
         rows[table] = sum(b.num_rows for b in read_checkpoint(partial, schema, batch_size=50_000))
         partial.replace(target)
+    orphans = count_orphans(con, window)
+    _drop_work_tables(con)
     return ExtractResult(
         directory=out_dir,
         selected_cases=rows["case"],
         rows=rows,
         quarantined=failures,
         quarantined_cases=bad_cases,
-        orphans=count_orphans(con, window),
+        orphans=orphans,
         high_water_mark=hwm,
         skipped_unchanged=skipped,
     )
+
+
+_WORK_TABLES = ("sel", "fp", "unchanged", "bad_cases", *(f"x_{table}" for table in TABLES))
+
+
+def _drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Free the temp tables extract filled, once its checkpoints are written.
+
+    The run's later stages share this connection and its memory limit; at
+    100k cases the copies of the selected rows held a third of the default
+    1 GB, and compose, next, spilled to disk for want of it.
+    """
+    for name in _WORK_TABLES:
+        con.execute(f"DROP TABLE IF EXISTS {quote_ident(name)}")
 
 
 assert set(CHILD_TABLES) == set(_PARENT_OF) | {"workorderfeed"}

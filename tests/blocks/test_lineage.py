@@ -105,6 +105,20 @@ def test_upsert_repeated_id_keeps_last_row_and_stores_aware_times_as_utc(store):
     assert row["checksum"] == "last" and row["source_timestamp"] == datetime(2024, 5, 1, 10, 0)
 
 
+def test_upsert_batch_stores_each_rows_own_values_when_many_repeat(store):
+    """Repeated, distinct, naive, aware and missing values in one batch each land on their own row."""
+    now = datetime(2024, 6, 1, 9, 30)
+    stamps = [now, now, datetime(2024, 6, 1, 11, 30, tzinfo=timezone(timedelta(hours=2))), None,
+              datetime(2023, 1, 2, 3, 4, 5, 678901)]
+    rows = [{**r, "source_timestamp": ts, "staging_timestamp": now, "has_tasks": i % 2 == 0}
+            for i, (r, ts) in enumerate(zip(_extracted([f"r{i}" for i in range(5)]), stamps))]
+    assert store.upsert_records(rows) == 5
+    got = [_row(store, data_lineage, record_id=f"r{i}") for i in range(5)]
+    assert [g["source_timestamp"] for g in got] == [now, now, now, None, datetime(2023, 1, 2, 3, 4, 5, 678901)]
+    assert [g["has_tasks"] for g in got] == [True, False, True, False, True]
+    assert {g["staging_timestamp"] for g in got} == {now}
+
+
 def test_mark_updates_every_id_in_bulk(store):
     """mark sets stage, status, run, extra columns and retries on all given ids, ignoring unknown ids."""
     ids = [f"c{i}" for i in range(ID_CHUNK + 10)]

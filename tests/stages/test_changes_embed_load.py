@@ -88,6 +88,19 @@ def test_changes_skips_completed_same_checksum_only(tmp_path, composed):
     assert (res.skipped_unchanged, res.skipped_deleted, res.upserts, res.deletes) == (1, 1, 4, 0)
 
 
+def test_changes_with_every_case_to_work_is_the_compose_checkpoint_in_case_order(tmp_path, composed):
+    """All work: the changes rows are the composed rows, sorted by case id even when compose's file was not."""
+    con, path = composed
+    composed_rows = pq.read_table(path)
+    res = plan_changes(con, path, _state(), tmp_path / "changes.parquet")
+    assert pq.read_table(res.path).to_pylist() == composed_rows.to_pylist()
+    shuffled = tmp_path / "shuffled.parquet"  # as several compose partitions leave it
+    pq.write_table(composed_rows.take(list(reversed(range(composed_rows.num_rows)))), shuffled)
+    res = plan_changes(con, shuffled, _state(), tmp_path / "changes2.parquet")
+    assert pq.read_table(res.path).to_pylist() == composed_rows.sort_by("case_id").to_pylist()
+    assert (res.upserts, res.deletes) == (5, 1)
+
+
 def _through_redact(tmp_path, con, path):
     changes = plan_changes(con, path, _state(), tmp_path / "changes.parquet").path
     red = redact_cases(con, changes, tmp_path / "redact.parquet", PresidioRedactor(), batch_size=2, max_text_chars=500)

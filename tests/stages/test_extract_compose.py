@@ -202,6 +202,57 @@ def test_context_values_gathered(tmp_path):
     assert "1 Main St" in r["context_addresses"]
 
 
+def test_context_lists_are_sorted_and_distinct(tmp_path):
+    """Context lists hold each value once, sorted, wherever it came from: the same rows give the same lists."""
+    b = StagingBuilder()
+    b.case("500A", SuppliedName="Zoe Zimmer", ContactName="Mia Moor", SuppliedEmail="zoe@x.com")
+    b.workorder("500A", ContactName="Bea Berg", Street="9 Side St", City="Austin")
+    b.email("500A", FromName="Adam Abel", FromAddress="adam@x.com", ToAddress="zoe@x.com; bea@x.com")
+    b.email("500A", FromName="Mia Moor")
+    _, _, rows = _run(tmp_path, b)
+    r = rows["500A"]
+    assert r["context_names"] == ["Adam Abel", "Bea Berg", "Mia Moor", "Zoe Zimmer"]
+    assert r["context_emails"] == sorted(set(r["context_emails"])) and "bea@x.com" in r["context_emails"]
+    assert r["context_addresses"] == ["9 Side St", "Austin"]
+
+
+def test_children_order_by_created_date_then_id_with_missing_dates_last(tmp_path):
+    """Rows created at the same time come in Id order; rows without CreatedDate come last, by Id.
+
+    Feeds follow their work order's (CreatedDate, Id), then their own.
+    """
+    b = StagingBuilder()
+    b.case("500A")
+    t = BASE_TIME + timedelta(days=3)
+    b.comment("500A", "undated 2", Id="00a9", CreatedDate=None)
+    b.comment("500A", "same time 2", Id="00a5", CreatedDate=t)
+    b.comment("500A", "undated 1", Id="00a1", CreatedDate=None)
+    b.comment("500A", "same time 1", Id="00a4", CreatedDate=t)
+    b.comment("500A", "earliest", Id="00a7", CreatedDate=t - timedelta(days=1))
+    late = b.workorder("500A", Id="0WO2", CreatedDate=t)
+    early = b.workorder("500A", Id="0WO3", CreatedDate=t - timedelta(days=1))
+    b.feed(late["Id"], Body="late wo, early feed", CreatedDate=t - timedelta(days=5))
+    b.feed(early["Id"], Body="early wo, undated feed", CreatedDate=None)
+    b.feed(early["Id"], Body="early wo, dated feed", CreatedDate=t)
+    _, _, rows = _run(tmp_path, b)
+    r = rows["500A"]
+    assert r["comment_bodies"] == ["earliest", "same time 1", "same time 2", "undated 1", "undated 2"]
+    assert r["feed_bodies"] == ["early wo, dated feed", "early wo, undated feed", "late wo, early feed"]
+
+
+def test_extract_writes_row_groups_compose_can_share_out(tmp_path):
+    """A table larger than one row group is written as several, so DuckDB scans it on every core."""
+    from stages.sql_text import CHECKPOINT_ROW_GROUP
+
+    b = StagingBuilder()
+    b.case("500A")
+    for i in range(CHECKPOINT_ROW_GROUP + 10):
+        b.comment("500A", f"comment {i}")
+    ext, comp, rows = _run(tmp_path, b)
+    assert pq.ParquetFile(ext.directory / "casecomment.parquet").metadata.num_row_groups == 2
+    assert rows["500A"]["comment_count"] == CHECKPOINT_ROW_GROUP + 10
+
+
 def test_partitioned_compose_equals_single_statement(tmp_path):
     """Composing in many hash partitions gives exactly the rows of one partition."""
     b = _basic()
