@@ -24,7 +24,8 @@ from schemas.checkpoints import CheckpointSchema
 from stages.checkpoint_vectors import decode_vectors, decoded_schema, disk_schema, encode_vectors
 from stages.errors import CheckpointInvalid
 
-__all__ = ["Checkpoint", "CheckpointWriter", "read_checkpoint", "read_checkpoint_table", "validate_batch"]
+__all__ = ["Checkpoint", "CheckpointWriter", "read_checkpoint", "read_checkpoint_table", "validate_batch",
+           "validate_checkpoint_file"]
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,32 @@ def validate_batch(batch: pa.RecordBatch | pa.Table, schema: CheckpointSchema, w
     Failure messages carry column names and check names only, never cell
     values: a checkpoint before the PII stage holds personal data.
     """
-    names = set(batch.schema.names)
+    _check_layout(batch.schema, schema, where)
+    if batch.num_rows:
+        _check_values(batch, schema, where)
+
+
+def validate_checkpoint_file(path: Path, schema: CheckpointSchema, batch_size: int = 20_000,
+                             columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
+    """Validate a whole checkpoint file while reading only its scalar columns (plus ``columns``).
+
+    List and vector columns are checked by their Arrow type alone, which the
+    file's schema states once; reading their values back (most of a compose
+    checkpoint's bytes) would only re-decode them. Yields the batches read.
+    """
+    path = Path(path)
+    pf = pq.ParquetFile(path)
+    full = decoded_schema(pf.schema_arrow, schema.vector_columns)
+    _check_layout(full, schema, str(path))
+    wanted = list(dict.fromkeys([*schema.scalar_columns(full), *(columns or [])]))
+    for batch in pf.iter_batches(batch_size=batch_size, columns=wanted):
+        if batch.num_rows:
+            _check_values(batch, schema, str(path))
+        yield batch
+
+
+def _check_layout(arrow_schema: pa.Schema, schema: CheckpointSchema, where: str) -> None:
+    names = set(arrow_schema.names)
     leaked = sorted(names & set(schema.forbidden_columns))
     if leaked:
         raise CheckpointInvalid(where, f"columns {leaked} must not exist after the PII stage")
@@ -50,12 +76,14 @@ def validate_batch(batch: pa.RecordBatch | pa.Table, schema: CheckpointSchema, w
         raise CheckpointInvalid(where, f"missing columns {missing}")
     for col in schema.list_columns:
         if col in names:
-            t = batch.schema.field(col).type
+            t = arrow_schema.field(col).type
             encoded = col in schema.vector_columns and pa.types.is_fixed_size_binary(t)
             if not (pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t) or encoded):
                 raise CheckpointInvalid(where, f"column {col!r} must be a list, found {t}")
-    if batch.num_rows == 0:
-        return
+
+
+def _check_values(batch: pa.RecordBatch | pa.Table, schema: CheckpointSchema, where: str) -> None:
+    names = set(batch.schema.names)
     plain = schema.plain_text_columns
     scalars = [c for c in schema.scalar_columns(batch.schema) if c in names]
     unknown = sorted(c for c in scalars if c not in schema.frame.columns)

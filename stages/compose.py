@@ -35,7 +35,7 @@ from schemas.checkpoints import CHECKPOINTS
 from schemas.context import CONTEXT_SOURCES
 from schemas.fields import CASE_FIELDS, CHILD_FIELDS
 from schemas.staging import TABLES
-from stages.checkpoint import Checkpoint, CheckpointWriter, read_checkpoint
+from stages.checkpoint import Checkpoint, CheckpointWriter, validate_checkpoint_file
 from stages.composite_text import (
     MEASURE_COLUMNS,
     field_measures_sql,
@@ -255,7 +255,7 @@ def compose_cases(
     part_dir.mkdir(parents=True)
     sql = _compose_sql()
     schema = CHECKPOINTS["compose"]
-    # one partition (the usual window) is validated as it is read back and renamed into place;
+    # one partition (the usual window) is validated (its scalar columns read back) and renamed into place;
     # several are streamed into one file through the checkpoint writer, which validates them
     writer = CheckpointWriter(out_path, schema) if parts > 1 else None
     rows = upserts = 0
@@ -265,7 +265,7 @@ def compose_cases(
             con.execute(f"COPY ({sql}) TO '{sql_path(target)}' ({CHECKPOINT_PARQUET})",  # changes scans it
                         {**params, "parts": parts, "part": part})
             batches = (pq.ParquetFile(target).iter_batches(batch_size=20_000) if writer is not None
-                       else read_checkpoint(target, schema, batch_size=20_000))
+                       else validate_checkpoint_file(target, schema, batch_size=20_000))
             for batch in batches:
                 if writer is not None:
                     writer.write(batch)

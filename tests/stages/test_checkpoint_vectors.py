@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from schemas.checkpoints import CHECKPOINTS, embed_arrow
-from stages.checkpoint import CheckpointWriter, read_checkpoint, read_checkpoint_table
+from stages.checkpoint import CheckpointWriter, read_checkpoint, read_checkpoint_table, validate_checkpoint_file
 from stages.errors import CheckpointInvalid
 
 
@@ -62,3 +62,22 @@ def test_a_binary_column_that_is_not_a_vector_column_is_still_refused(tmp_path):
     with pytest.raises(CheckpointInvalid):
         with CheckpointWriter(tmp_path / "bad.parquet", CHECKPOINTS["embed"]) as writer:
             writer.write(table)
+
+
+def test_file_validation_reads_scalars_only_yet_catches_bad_values_and_bad_layouts(tmp_path):
+    """``validate_checkpoint_file`` (compose's check of its own output) refuses what ``read_checkpoint`` refuses."""
+    good = _embedded(6)
+    path = tmp_path / "good.parquet"
+    pq.write_table(good, path)
+    batches = list(validate_checkpoint_file(path, CHECKPOINTS["embed"], batch_size=4))
+    assert sum(b.num_rows for b in batches) == 6 and "vector_primary" not in batches[0].schema.names
+
+    duplicate = good.set_column(0, "case_id", pa.array(["500X"] * 6))
+    pq.write_table(duplicate, tmp_path / "dup.parquet")
+    with pytest.raises(CheckpointInvalid, match="failing cells"):
+        list(validate_checkpoint_file(tmp_path / "dup.parquet", CHECKPOINTS["embed"]))
+
+    not_a_list = good.set_column(1, "vector_primary", pa.array(["x"] * 6))
+    pq.write_table(not_a_list, tmp_path / "layout.parquet")
+    with pytest.raises(CheckpointInvalid, match="must be a list"):
+        list(validate_checkpoint_file(tmp_path / "layout.parquet", CHECKPOINTS["embed"]))
