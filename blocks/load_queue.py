@@ -204,7 +204,7 @@ class DrainPlan:
         ids = pq.read_table(segment, columns=["case_id"]).column("case_id")
         newest = pc.take(self._newest, pc.index_in(ids, value_set=self._ids))
         stale = pc.filter(ids, pc.not_equal(newest, position)).combine_chunks()  # in a newer segment too
-        for batch in pq.ParquetFile(segment).iter_batches(batch_size=batch_size):
+        for batch in pq.ParquetFile(segment, pre_buffer=False).iter_batches(batch_size=batch_size):  # bounded
             table = pa.Table.from_batches([batch])
             current = table.filter(pc.invert(pc.is_in(table.column("case_id"), value_set=stale))) if len(stale) else table
             yield current, table.num_rows - current.num_rows

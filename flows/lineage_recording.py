@@ -15,7 +15,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
+
+from stages.checkpoint import open_parquet
 
 __all__ = [
     "now_utc",
@@ -40,7 +41,7 @@ def now_utc() -> datetime:
 
 
 def _batches(path: Path, columns: list[str]) -> Iterable[pa.Table]:
-    pf = pq.ParquetFile(path)
+    pf = open_parquet(path)
     for batch in pf.iter_batches(batch_size=_BATCH, columns=columns):
         yield pa.Table.from_batches([batch])
 

@@ -35,6 +35,7 @@ from flows.lineage_recording import (
 from flows.run_state import RunManifest, open_work_db, prune_runs
 from schemas.settings import DateWindow
 from stages.changes import plan_changes
+from stages.checkpoint import open_parquet
 from stages.compose import compose_cases, composition_salt
 from stages.embed import embed_cases
 from stages.errors import NothingToResume, RunLocked
@@ -67,12 +68,11 @@ def compose_task(con, run_dir, settings):
 @task(name="changes", **_TASK)
 def changes_task(con, run_dir, lineage, compose_path, force=False):
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     # lineage state of the composed ids, fetched in chunks (bounded memory)
     parts = [
         lineage.lineage_state(batch.column("case_id").to_pylist()).select(["record_id", "checksum", "status"])
-        for batch in pq.ParquetFile(compose_path).iter_batches(batch_size=50_000, columns=["case_id"])
+        for batch in open_parquet(compose_path).iter_batches(batch_size=50_000, columns=["case_id"])
     ]
     state = pa.concat_tables(parts) if parts else pa.table(
         {"record_id": pa.array([], pa.string()), "checksum": pa.array([], pa.string()),

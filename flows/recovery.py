@@ -43,7 +43,7 @@ from flows.config import PipelineBlocks
 from flows.lineage_recording import LOAD_PENDING, now_utc
 from flows.run_state import RunManifest, new_run_id
 from schemas.checkpoints import CHECKPOINTS
-from stages.checkpoint import CheckpointWriter
+from stages.checkpoint import CheckpointWriter, open_parquet
 from stages.errors import RunLocked
 
 __all__ = ["REACHED", "RecoveryRun", "recover_cases", "prepare_recovery_runs"]
@@ -131,7 +131,7 @@ def _carried(source: RunManifest, reached: str) -> tuple[str, ...]:
 
 def _filter_checkpoint(src: Path, dst: Path, stage: str, value_set: pa.Array, batch_size: int) -> int:
     """Copy the rows of ``value_set``'s case ids, in file order (load pairs redact and embed rows by position)."""
-    source = pq.ParquetFile(src)
+    source = open_parquet(src)
     with CheckpointWriter(dst, CHECKPOINTS[stage], source.schema_arrow) as writer:
         for batch in source.iter_batches(batch_size=batch_size):
             kept = batch.filter(pc.is_in(batch.column("case_id"), value_set=value_set))

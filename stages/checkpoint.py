@@ -24,8 +24,19 @@ from schemas.checkpoints import CheckpointSchema
 from stages.checkpoint_vectors import decode_vectors, decoded_schema, disk_schema, encode_vectors
 from stages.errors import CheckpointInvalid
 
-__all__ = ["Checkpoint", "CheckpointWriter", "read_checkpoint", "read_checkpoint_table", "validate_batch",
-           "validate_checkpoint_file"]
+__all__ = ["Checkpoint", "CheckpointWriter", "open_parquet", "read_checkpoint", "read_checkpoint_table",
+           "validate_batch", "validate_checkpoint_file"]
+
+
+def open_parquet(path: Path) -> pq.ParquetFile:
+    """A Parquet file for streaming, batch by batch, in bounded memory.
+
+    ``pre_buffer=False``: pyarrow's default pre-buffering keeps every row
+    group it has read cached until the file is closed. Streaming the 1.2 GB
+    embed checkpoint of 100k cases held 1.1 GB that way, and took 4.2 s
+    instead of 0.4 s.
+    """
+    return pq.ParquetFile(path, pre_buffer=False)
 
 
 @dataclass(frozen=True)
@@ -56,7 +67,7 @@ def validate_checkpoint_file(path: Path, schema: CheckpointSchema, batch_size: i
     checkpoint's bytes) would only re-decode them. Yields the batches read.
     """
     path = Path(path)
-    pf = pq.ParquetFile(path)
+    pf = open_parquet(path)
     full = decoded_schema(pf.schema_arrow, schema.vector_columns)
     _check_layout(full, schema, str(path))
     wanted = list(dict.fromkeys([*schema.scalar_columns(full), *(columns or [])]))
@@ -170,7 +181,7 @@ def read_checkpoint(
     if not path.exists():
         raise CheckpointInvalid(str(path), "file does not exist")
     try:
-        pf = pq.ParquetFile(path)
+        pf = open_parquet(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise CheckpointInvalid(str(path), f"unreadable Parquet ({type(exc).__name__})") from None
     validate_batch(decoded_schema(pf.schema_arrow, schema.vector_columns).empty_table(), schema, str(path))

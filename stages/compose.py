@@ -35,7 +35,7 @@ from schemas.checkpoints import CHECKPOINTS
 from schemas.context import CONTEXT_SOURCES
 from schemas.fields import CASE_FIELDS, CHILD_FIELDS
 from schemas.staging import TABLES
-from stages.checkpoint import Checkpoint, CheckpointWriter, validate_checkpoint_file
+from stages.checkpoint import Checkpoint, CheckpointWriter, open_parquet, validate_checkpoint_file
 from stages.composite_text import (
     MEASURE_COLUMNS,
     field_measures_sql,
@@ -264,7 +264,7 @@ def compose_cases(
         for part in range(parts):
             con.execute(f"COPY ({sql}) TO '{sql_path(target)}' ({CHECKPOINT_PARQUET})",  # changes scans it
                         {**params, "parts": parts, "part": part})
-            batches = (pq.ParquetFile(target).iter_batches(batch_size=20_000) if writer is not None
+            batches = (open_parquet(target).iter_batches(batch_size=20_000) if writer is not None
                        else validate_checkpoint_file(target, schema, batch_size=20_000))
             for batch in batches:
                 if writer is not None:

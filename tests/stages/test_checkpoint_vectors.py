@@ -81,3 +81,19 @@ def test_file_validation_reads_scalars_only_yet_catches_bad_values_and_bad_layou
     pq.write_table(not_a_list, tmp_path / "layout.parquet")
     with pytest.raises(CheckpointInvalid, match="must be a list"):
         list(validate_checkpoint_file(tmp_path / "layout.parquet", CHECKPOINTS["embed"]))
+
+
+def test_streaming_a_checkpoint_holds_about_one_row_group_not_the_whole_file(tmp_path):
+    """pyarrow's default pre-buffering would keep every row group read so far (1.1 GB at 100k cases)."""
+    table = _embedded(200, size=1024)  # 4 KB per vector
+    path = tmp_path / "embed.parquet"
+    with CheckpointWriter(path, CHECKPOINTS["embed"], table.schema, compression="none") as writer:
+        for start in range(0, 200, 10):  # 20 row groups of about 40 KB of vectors each
+            writer.write(table.slice(start, 10))
+        writer.close()
+    base, peak = pa.total_allocated_bytes(), 0
+    for batch in read_checkpoint(path, CHECKPOINTS["embed"], batch_size=10):
+        peak = max(peak, pa.total_allocated_bytes() - base)
+        del batch
+    whole_file_vectors = 200 * 1024 * 4
+    assert peak < whole_file_vectors / 4
