@@ -53,8 +53,9 @@ class LoadResult:
 
 def object_table(redacted: pa.Table, embedded: pa.Table, run_id: str) -> pa.Table:
     """Store objects from aligned redact and embed rows (rows with an embed error excluded)."""
-    ok = pc.is_null(embedded.column("embed_error"))
-    redacted, embedded = redacted.filter(ok), embedded.filter(ok)
+    if embedded.column("embed_error").null_count < embedded.num_rows:  # filtering copies every vector: only if needed
+        ok = pc.is_null(embedded.column("embed_error"))
+        redacted, embedded = redacted.filter(ok), embedded.filter(ok)
     ids = object_uuids(redacted.column("case_id").to_pylist())
     cols: dict[str, pa.Array | pa.ChunkedArray] = {"id": pa.array(ids, pa.string())}
     for f in FIELDS:
@@ -127,13 +128,16 @@ def load_cases(
             failed += sum(1 for o, _ in outcome.values() if o == "failed")
             queued += sum(1 for o, _ in outcome.values() if o == "pending")
             progress.advance(red_t.num_rows)
-        for batch in read_checkpoint(changes_path, CHECKPOINTS["changes"], batch_size=read_size,
-                                     columns=["case_id", "action", *DELETE_COLUMNS[1:]]):
-            t = pa.Table.from_batches([batch])
-            gone = t.filter(pc.equal(t.column("action"), "delete"))
-            ids = gone.column("case_id").to_pylist()
-            if not ids:
-                continue
+        # every delete in one call: a store's delete may scan the whole collection once per call
+        deletes = [
+            t.filter(pc.equal(t.column("action"), "delete"))
+            for batch in read_checkpoint(changes_path, CHECKPOINTS["changes"], batch_size=read_size,
+                                         columns=["case_id", "action", *DELETE_COLUMNS[1:]])
+            for t in [pa.Table.from_batches([batch])]
+        ]
+        gone = pa.concat_tables(deletes) if deletes else None
+        ids = gone.column("case_id").to_pylist() if gone is not None else []
+        if ids:
             if outbox.attempt(lambda: store.delete(ids)) is None:
                 outbox.segment.add_deletes(_with_ids(gone.select(list(DELETE_COLUMNS)), run_id))
                 writer.write(_outcomes({cid: ("pending", QUEUED_REASON) for cid in ids}))
