@@ -26,7 +26,6 @@ operation runs on its own cursor, so one block may serve several threads.
 
 from __future__ import annotations
 
-import re
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -41,31 +40,19 @@ import pyarrow.compute as pc
 from pydantic import Field, PrivateAttr
 
 from blocks.duckdb_layout import PROPERTIES_SCHEMA, PROPERTY_SQL_TYPES, check_property_type, to_utc_naive
-from blocks.errors import StoreSchemaMismatch, StoreUnavailable
+from blocks.duckdb_segment_rewrites import SegmentRewrites, pointers_into
+from blocks.duckdb_store_tables import IDENTIFIER, StoreTables, quote
+from blocks.errors import StoreUnavailable
 from blocks.object_checks import check_objects
 from blocks.vector_segments import VectorSegments, vector_type
 from blocks.vector_store import SearchHit, UpsertResult, VectorStore, vector_column
 
 __all__ = ["DuckDBVectorStore"]
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_VECTOR_PREFIX = vector_column("")
-_ARRAY_TYPE = re.compile(r"^FLOAT\[(\d+)\]$")
 _ID_CHUNK = 50_000
-#: the object's pointer into its vector segment
-_POINTER_TYPES = {"segment": "VARCHAR", "segment_row": "INTEGER"}
-#: compaction: a segment below this many rows is small; this many small ones are merged
-_SMALL_SEGMENT_ROWS = 10_000
-_MAX_SMALL_SEGMENTS = 256
 
 
-def _quote(identifier: str) -> str:
-    if not _IDENTIFIER.match(identifier):
-        raise ValueError(f"not a plain SQL identifier: {identifier!r}")
-    return f'"{identifier}"'
-
-
-class DuckDBVectorStore(VectorStore):
+class DuckDBVectorStore(StoreTables, SegmentRewrites, VectorStore):
     """The embedded vector store: a table in a DuckDB file, vectors in segment files beside it.
 
     Example:
@@ -89,7 +76,7 @@ class DuckDBVectorStore(VectorStore):
     )
     table: str = Field(
         default="case_vectorized",
-        pattern=_IDENTIFIER.pattern,
+        pattern=IDENTIFIER.pattern,
         description="Table holding one row per case.",
     )
 
@@ -176,145 +163,6 @@ class DuckDBVectorStore(VectorStore):
         except (duckdb.Error, StoreUnavailable):
             return False
 
-    # -- schema ----------------------------------------------------------------
-
-    @property
-    def _qualified(self) -> str:
-        return _quote(self.table)
-
-    @property
-    def _vectors_table(self) -> str:
-        return _quote(f"{self.table}_vectors")
-
-    @property
-    def _segments_table(self) -> str:
-        return _quote(f"{self.table}_segments")
-
-    def _existing_columns(self, cur: duckdb.DuckDBPyConnection, table: str | None = None) -> dict[str, str] | None:
-        rows = cur.execute(
-            "SELECT column_name, data_type FROM duckdb_columns() "
-            "WHERE table_name = ? AND schema_name = current_schema() AND database_name = current_database() "
-            "ORDER BY column_index",
-            [table or self.table],
-        ).fetchall()
-        return dict(rows) if rows else None
-
-    def _stored_sizes(self, cur: duckdb.DuckDBPyConnection) -> dict[str, int] | None:
-        """Sizes of the store's named vectors; None if its table does not exist (or has the earlier layout)."""
-        if self._sizes is None:
-            if self._existing_columns(cur, f"{self.table}_vectors") is None:
-                return None
-            rows = cur.execute(f"SELECT name, dimensions FROM {self._vectors_table} ORDER BY name").fetchall()
-            self._sizes = {name: int(size) for name, size in rows}
-        return self._sizes
-
-    def ensure_schema(self, vector_sizes: Mapping[str, int | None]) -> None:
-        """Create the tables if missing; otherwise check them and change nothing.
-
-        Every property must exist with the expected type and every sized
-        vector with its size. Vectors of the store that ``vector_sizes`` does
-        not size are left alone (a run without a fallback embedder still loads
-        its primary vectors). A table of the earlier layout, with its vectors
-        in ``FLOAT[n]`` columns, is converted first (``_convert_inline_vectors``).
-        """
-        sizes = {}
-        for name, size in vector_sizes.items():
-            _quote(vector_column(name))
-            if size is not None and size < 0:
-                raise ValueError(f"vector {name!r}: size must be positive, got {size}")
-            if size:
-                sizes[name] = int(size)
-        expected = {"id": "UUID", **PROPERTY_SQL_TYPES, **_POINTER_TYPES}
-        with self._write_lock, self._cursor() as cur:
-            actual = self._existing_columns(cur)
-            if actual is None:
-                self._create(cur, sizes)
-                return
-            if any(c.startswith(_VECTOR_PREFIX) and _ARRAY_TYPE.match(t) for c, t in actual.items()):
-                self._convert_inline_vectors(cur, actual)
-                actual = self._existing_columns(cur)
-            stored = self._stored_sizes(cur) or {}
-        differences = []
-        for column in [*expected, *(c for c in actual if c not in expected)]:
-            want, have = expected.get(column, "absent"), actual.get(column, "absent")
-            if want != have:
-                differences.append(f"column {column!r} expected {want}, actual {have}")
-        for name, size in sizes.items():
-            have = f"FLOAT[{stored[name]}]" if name in stored else "absent"
-            if have != f"FLOAT[{size}]":
-                differences.append(f"vector {name!r} expected FLOAT[{size}], actual {have}")
-        if differences:
-            raise StoreSchemaMismatch(
-                f"table {self.table!r} in {self.path} differs from the requested schema: "
-                + "; ".join(differences)
-            )
-
-    def _create(self, cur: duckdb.DuckDBPyConnection, sizes: Mapping[str, int]) -> None:
-        with self._transaction(cur):
-            self._create_tables(cur, sizes)
-        self._sizes = None
-
-    def _create_tables(self, cur: duckdb.DuckDBPyConnection, sizes: Mapping[str, int]) -> None:
-        types = {"id": "UUID", **PROPERTY_SQL_TYPES, **_POINTER_TYPES}
-        columns = ",\n  ".join(f"{_quote(c)} {t}{' PRIMARY KEY' if c == 'id' else ''}" for c, t in types.items())
-        cur.execute(f"CREATE TABLE {self._qualified} (\n  {columns}\n)")
-        cur.execute(f"CREATE TABLE {self._vectors_table} (name VARCHAR PRIMARY KEY, dimensions INTEGER NOT NULL)")
-        cur.execute(
-            f"CREATE TABLE {self._segments_table} "
-            "(segment VARCHAR PRIMARY KEY, rows INTEGER NOT NULL, live INTEGER NOT NULL)"
-        )
-        if sizes:
-            cur.executemany(f"INSERT INTO {self._vectors_table} VALUES (?, ?)", list(sizes.items()))
-
-    def _convert_inline_vectors(self, cur: duckdb.DuckDBPyConnection, actual: Mapping[str, str]) -> None:
-        """Move the vectors of an earlier-layout table into segments, then swap tables in one transaction.
-
-        The segments are written first, in chunks (bounded memory); if
-        anything fails before the commit they are removed and the old table
-        is untouched.
-        """
-        inline = {c: int(m.group(1)) for c, t in actual.items()
-                  if c.startswith(_VECTOR_PREFIX) and (m := _ARRAY_TYPE.match(t))}
-        old = _quote(self.table + "_inline")
-        reader = cur.sql(
-            f"SELECT CAST(id AS VARCHAR) AS id, case_id, {', '.join(_quote(c) for c in inline)} "
-            f"FROM {self._qualified} ORDER BY id"
-        ).to_arrow_reader(_SMALL_SEGMENT_ROWS)
-        moves, written = [], []
-        try:
-            for batch in reader:
-                if batch.num_rows:
-                    vectors = {c: batch.column(c).cast(vector_type(size)) for c, size in inline.items()}
-                    segment = self._segments.write(batch.column("case_id"), vectors)
-                    written.append((segment, batch.num_rows, batch.num_rows))
-                    moves.append(_pointers(batch.column("id"), segment))
-            cur.register("_moves", pa.concat_tables(moves) if moves else _pointers(pa.array([], pa.string()), ""))
-            copied = ", ".join(f"o.{_quote(p)}" for p in PROPERTY_SQL_TYPES)
-            with self._transaction(cur):
-                cur.execute(f"ALTER TABLE {self._qualified} RENAME TO {old}")
-                self._create_tables(cur, {c[len(_VECTOR_PREFIX):]: size for c, size in inline.items()})
-                cur.execute(
-                    f"INSERT INTO {self._qualified} SELECT o.id, {copied}, m.segment, m.segment_row "
-                    f"FROM {old} o LEFT JOIN _moves m ON o.id = CAST(m.id AS UUID)"
-                )
-                cur.execute(f"DROP TABLE {old}")
-                if written:
-                    cur.executemany(f"INSERT INTO {self._segments_table} VALUES (?, ?, ?)", written)
-            cur.unregister("_moves")
-        except BaseException:
-            self._segments.remove(seg for seg, _, _ in written)
-            raise
-        self._sizes = None
-
-    def _require_sizes(self, cur: duckdb.DuckDBPyConnection) -> dict[str, int]:
-        sizes = self._stored_sizes(cur)
-        if sizes is None:
-            raise StoreSchemaMismatch(
-                f"table {self.table!r} does not exist in {self.path} (or has the earlier layout); "
-                "call ensure_schema() first"
-            )
-        return sizes
-
     # -- writes ----------------------------------------------------------------
 
     def upsert(self, objects: pa.Table) -> UpsertResult:
@@ -352,8 +200,9 @@ class DuckDBVectorStore(VectorStore):
         segment = self._segments.write(good.column("case_id"), vectors) if vectors else None
         rows = self._property_table(good)
         if segment is not None:
-            rows = rows.append_column("segment", pa.repeat(pa.scalar(segment, pa.string()), good.num_rows))
-            rows = rows.append_column("segment_row", pa.array(np.arange(good.num_rows, dtype=np.int32)))
+            pointers = pointers_into(good.column("id"), segment)
+            for name in ("segment", "segment_row"):
+                rows = rows.append_column(name, pointers.column(name))
         cur.register("_objects", rows)
         try:
             with self._transaction(cur):
@@ -409,66 +258,6 @@ class DuckDBVectorStore(VectorStore):
                 self._compact_if_due(cur, sizes)
             return deleted
 
-    # -- compaction ------------------------------------------------------------
-
-    def compact(self, force: bool = False) -> int:
-        """Rewrite sparse or small segments now (``force``: every segment); returns how many were retired."""
-        with self._write_lock, self._cursor() as cur:
-            sizes = self._stored_sizes(cur)
-            if sizes is None:
-                return 0
-            return self._compact_if_due(cur, sizes, force=force)
-
-    def _compact_if_due(self, cur: duckdb.DuckDBPyConnection, sizes: Mapping[str, int], force: bool = False) -> int:
-        """Retire segments less than half live, and the small ones once there are many.
-
-        Live rows of the retired segments are copied into new segments of up
-        to ``_SMALL_SEGMENT_ROWS`` rows and their pointers moved, in one
-        transaction; the old files are removed after it commits (a crash in
-        between leaves files ``sweep`` removes).
-        """
-        stats = cur.execute(f"SELECT segment, rows, live FROM {self._segments_table}").fetchall()
-        sparse = [seg for seg, rows, live in stats if force or live * 2 < rows]
-        small = [seg for seg, rows, live in stats if rows < _SMALL_SEGMENT_ROWS and live * 2 >= rows]
-        retire = sparse + (small if len(small) >= _MAX_SMALL_SEGMENTS else [])
-        if not retire:
-            return 0
-        pointers = cur.sql(
-            f"SELECT CAST(id AS VARCHAR) AS id, segment, segment_row FROM {self._qualified} "
-            "WHERE list_contains($retire, segment) ORDER BY segment, segment_row",
-            params={"retire": retire},
-        ).to_arrow_table()
-        columns = {vector_column(n): s for n, s in sizes.items()}
-        written, moves = [], []
-        try:
-            for start in range(0, pointers.num_rows, _SMALL_SEGMENT_ROWS):
-                chunk = pointers.slice(start, _SMALL_SEGMENT_ROWS)
-                parts = [self._segments.take(segment, rows, columns) for segment, rows in _runs(chunk)]
-                vectors = {c: pa.concat_arrays([p[c] for p in parts]) for c in ["case_id", *columns]}
-                case_ids = vectors.pop("case_id")
-                vectors = {c: v for c, v in vectors.items() if v.null_count < len(v)}  # all-null: left out
-                new = self._segments.write(case_ids, vectors)
-                written.append((new, chunk.num_rows, chunk.num_rows))
-                moves.append(_pointers(chunk.column("id"), new))
-            cur.register("_moves", pa.concat_tables(moves) if moves else _pointers(pa.array([], pa.string()), ""))
-            with self._transaction(cur):
-                cur.execute(
-                    f"UPDATE {self._qualified} t SET segment = m.segment, segment_row = m.segment_row "
-                    "FROM _moves m WHERE t.id = CAST(m.id AS UUID)"
-                )
-                cur.execute(f"DELETE FROM {self._segments_table} WHERE list_contains($retire, segment)",
-                            {"retire": retire})
-                if written:
-                    cur.executemany(f"INSERT INTO {self._segments_table} VALUES (?, ?, ?)", written)
-            cur.unregister("_moves")
-        except BaseException:
-            self._segments.remove(seg for seg, _, _ in written)
-            raise
-        self._segments.remove(retire)
-        referenced = {r[0] for r in cur.execute(f"SELECT segment FROM {self._segments_table}").fetchall()}
-        self._segments.sweep(referenced)
-        return len(retire)
-
     # -- reads -----------------------------------------------------------------
 
     def count(self) -> int:
@@ -479,7 +268,7 @@ class DuckDBVectorStore(VectorStore):
 
     def fetch(self, case_ids: Sequence[str]) -> pa.Table:
         """Properties of the stored objects among ``case_ids``, ordered by case id."""
-        columns = ", ".join(_quote(p) for p in PROPERTY_SQL_TYPES)
+        columns = ", ".join(quote(p) for p in PROPERTY_SQL_TYPES)
         return self._select_by_ids(f"SELECT {columns} FROM {{table}}", case_ids, PROPERTIES_SCHEMA)
 
     def vector_lengths(self, case_ids: Sequence[str]) -> pa.Table:
@@ -492,8 +281,8 @@ class DuckDBVectorStore(VectorStore):
             sizes = self._stored_sizes(cur) or {}
         schema = pa.schema([("case_id", pa.string())] + [(vector_column(n), pa.int32()) for n in sizes])
         pointers = self._select_by_ids(
-            "SELECT case_id, segment AS vector_segment, segment_row AS vector_row FROM {table}", case_ids,
-            pa.schema([("case_id", pa.string()), ("vector_segment", pa.string()), ("vector_row", pa.int32())]))
+            "SELECT case_id, segment, segment_row FROM {table}", case_ids,
+            pa.schema([("case_id", pa.string()), ("segment", pa.string()), ("segment_row", pa.int32())]))
         lengths = self._segments.lengths(pointers, [vector_column(n) for n in sizes]) if sizes else {}
         columns = [pointers.column("case_id")]
         for n in sizes:
@@ -545,7 +334,7 @@ class DuckDBVectorStore(VectorStore):
                 return []
             # ordered by case id, so the earlier pointer of two equal scores is the smaller case id
             pointers = cur.sql(
-                f"SELECT case_id, segment AS vector_segment, segment_row AS vector_row FROM {self._qualified} "
+                f"SELECT case_id, segment, segment_row FROM {self._qualified} "
                 "WHERE segment IS NOT NULL ORDER BY case_id"
             ).to_arrow_table()
             best = self._segments.nearest(pointers, vector_column(target_vector), query, k)
@@ -562,22 +351,3 @@ def _id_chunks(case_ids: Sequence[str]) -> Iterator[pa.Table]:
     for start in range(0, len(ids), _ID_CHUNK):
         yield pa.table({"case_id": pa.array(ids[start : start + _ID_CHUNK], pa.string())})
 
-
-def _pointers(ids: pa.Array, segment: str) -> pa.Table:
-    """``id``, ``segment``, ``segment_row`` for rows written in order into ``segment``."""
-    n = len(ids)
-    return pa.table({
-        "id": ids,
-        "segment": pa.repeat(pa.scalar(segment, pa.string()), n),
-        "segment_row": pa.array(np.arange(n, dtype=np.int32)),
-    })
-
-
-def _runs(pointers: pa.Table) -> Iterator[tuple[str, np.ndarray]]:
-    """``(segment, rows)`` for consecutive pointers into the same segment (pointers sorted by segment)."""
-    segments = pointers.column("segment").to_numpy(zero_copy_only=False)
-    rows = pointers.column("segment_row").to_numpy(zero_copy_only=False).astype(np.int64)
-    starts = np.flatnonzero(np.r_[True, segments[1:] != segments[:-1]]) if len(segments) else []
-    ends = np.r_[starts[1:], len(segments)] if len(segments) else []
-    for start, end in zip(starts, ends):
-        yield str(segments[start]), rows[start:end]

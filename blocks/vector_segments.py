@@ -32,7 +32,7 @@ import pyarrow as pa
 from blocks.durable_files import fsync_dir, publish
 from blocks.errors import StoreDamaged
 
-__all__ = ["VectorSegments", "vector_type"]
+__all__ = ["VectorSegments", "by_segment", "vector_type"]
 
 _SUFFIX = ".arrow"
 _PARTIAL = ".partial"
@@ -111,14 +111,14 @@ class VectorSegments:
     def nearest(self, pointers: pa.Table, column: str, query: np.ndarray, k: int) -> list[tuple[float, int]]:
         """The ``k`` best ``(cosine similarity, pointer row)`` among ``pointers``, best first.
 
-        ``pointers`` has ``vector_segment`` and ``vector_row`` (one row per
+        ``pointers`` has ``segment`` and ``segment_row`` (one row per
         candidate object); objects without the vector are skipped. Memory is
         bounded by the largest segment: one file is scored at a time.
         """
         q = np.asarray(query, dtype=np.float32).ravel()
         q = q / np.linalg.norm(q)
         best: list[tuple[float, int]] = []  # min-heap of the k best so far
-        for segment, idx, rows in _by_segment(pointers):
+        for segment, idx, rows in by_segment(pointers):
             matrix, valid = self._matrix(segment, column)
             if matrix is None:
                 continue
@@ -142,7 +142,7 @@ class VectorSegments:
         """Per vector column, the stored length for each pointer row (-1: absent or no segment)."""
         columns = list(columns)
         out = {c: np.full(pointers.num_rows, -1, dtype=np.int64) for c in columns}
-        for segment, idx, rows in _by_segment(pointers):
+        for segment, idx, rows in by_segment(pointers):
             table = self.open(segment)
             for c in columns:
                 if c in table.column_names:
@@ -174,10 +174,14 @@ class VectorSegments:
         return matrix, col.is_valid().to_numpy(zero_copy_only=False)
 
 
-def _by_segment(pointers: pa.Table):
-    """``(segment, pointer row indices, segment rows)`` for each segment among ``pointers``."""
-    segments = pointers.column("vector_segment").to_numpy(zero_copy_only=False)
-    rows = pointers.column("vector_row").to_numpy(zero_copy_only=False)
+def by_segment(pointers: pa.Table):
+    """``(segment, pointer row indices, segment rows)`` for each segment among ``pointers``.
+
+    ``pointers`` has ``segment`` (null: no vectors) and ``segment_row``;
+    within a segment the pointer rows keep their order.
+    """
+    segments = pointers.column("segment").to_numpy(zero_copy_only=False)
+    rows = pointers.column("segment_row").to_numpy(zero_copy_only=False)
     present = np.array([s is not None for s in segments], dtype=bool)
     if not present.any():
         return
