@@ -151,10 +151,11 @@ def html_to_text_macro() -> str:
     dash, other tags are dropped and the common entities decoded (``&amp;``
     last, so ``&amp;lt;`` stays ``&lt;``).
     """
+    # line breaks and block ends in one pass (one regex pass less over every text): moving the block ends
+    # before the <li> pass changes nothing unless an <li> tag's attribute holds a closing tag
     s = "s"
-    s = f"regexp_replace({s}, '(?i)<br\\s*/?>', {_NL}, 'g')"
+    s = f"regexp_replace({s}, '(?i)<br\\s*/?>|</(p|div|li|ul|ol|h[1-6]|tr|table)>', {_NL}, 'g')"
     s = f"regexp_replace({s}, '(?i)<li[^>]*>', '- ', 'g')"
-    s = f"regexp_replace({s}, '(?i)</(p|div|li|ul|ol|h[1-6]|tr|table)>', {_NL}, 'g')"
     s = f"regexp_replace({s}, '<[^>]*>', '', 'g')"
     for entity, char in (("&nbsp;", " "), ("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#39;", "''"), ("&amp;", "&")):
         s = f"replace({s}, '{entity}', '{char}')"
