@@ -11,6 +11,7 @@ Prefect server, so the figures are the pipeline's own.
 Usage::
 
     python benchmarks/bench_pipeline.py --cases 10000 100000 [--out benchmarks/out] [--redact-sample [N]]
+    python benchmarks/bench_pipeline.py --cases --replicated 1000000 --redact-sample 10000
 
 Per size: staging is generated once and cached (``<out>/staging-<N>``; its
 time is printed, never counted). Then, each in a fresh process so the peak
@@ -26,6 +27,12 @@ RSS is that measurement's own:
    upserts of that run's ``changes.parquet``; the whole-run figure is then
    also given as an estimate with redact at the sampled rate.
 
+``--replicated`` sizes take their staging from the generated 100k copied
+with every key suffixed (``harness.ensure_replicated_staging``): generating
+1M cases takes about 17 minutes, copying under a minute. With
+``--redact-sample`` such a run takes about a tenth of an hour per million
+cases instead of an hour.
+
 The table is printed and written to ``<out>/pipeline-<date>.md``.
 """
 
@@ -37,7 +44,8 @@ import time
 from datetime import date, datetime
 from pathlib import Path
 
-from harness import RssSampler, child_main, code_note, ensure_staging, machine_note, markdown_table, run_child
+from harness import (RssSampler, child_main, code_note, ensure_replicated_staging, ensure_staging, machine_note,
+                     markdown_table, run_child)
 
 STAGES = ["extract", "compose", "changes", "redact", "embed", "load"]
 #: summary["stages"][name] key holding the rows a stage worked on
@@ -150,13 +158,16 @@ def _rate(rows: int, seconds: float) -> float | None:
     return rows / seconds if seconds else None
 
 
-def measure(size: int, out: Path, redact_sample: int | None) -> list[list]:
+def measure(size: int, out: Path, redact_sample: int | None, replicated: bool = False) -> list[list]:
     script = Path(__file__).resolve()
     logs = out / "logs"
-    staging, gen_s = ensure_staging(out, size)
-    print(f"[{size}] staging {staging}: " + (f"generated in {gen_s:.1f} s" if gen_s is not None else "cached"),
+    staging, gen_s = ensure_replicated_staging(out, size) if replicated else ensure_staging(out, size)
+    made = "replicated from 100k" if replicated else "generated"
+    print(f"[{size}] staging {staging}: " + (f"{made} in {gen_s:.1f} s" if gen_s is not None else "cached"),
           flush=True)
-    spec = {"cases": size, "staging": str(staging), "home": str(out / f"home-{size}")}
+    home = out / (f"home-{size}-replicated" if replicated else f"home-{size}")
+    spec = {"cases": size, "staging": str(staging), "home": str(home)}
+    size_label = f"{size:,} (replicated 100k)" if replicated else size
     sampled = redact_sample is not None and size > redact_sample
     first = run_child(script, {**spec, "mode": "first", "passthrough": sampled}, logs)
     print(f"[{size}] first run {first['total_s']:.1f} s", flush=True)
@@ -170,35 +181,38 @@ def measure(size: int, out: Path, redact_sample: int | None) -> list[list]:
     for name in STAGES:
         n, s = stages[name][ROWS_KEY[name]], stages[name]["seconds"]
         label = f"first run: {name}" + (" (pass-through, no presidio)" if sampled and name == "redact" else "")
-        rows.append([size, label, n, s, _rate(n, s), first["stage_rss_mb"].get(name)])
+        rows.append([size_label, label, n, s, _rate(n, s), first["stage_rss_mb"].get(name)])
     selected = first["summary"]["selected"]
-    rows.append([size, "first run: whole run", selected, round(first["total_s"], 3),
+    rows.append([size_label, "first run: whole run", selected, round(first["total_s"], 3),
                  _rate(selected, first["total_s"]), first["rss"]["peak_mb"]])
     if sampled:
         smp = run_child(script, {**spec, "mode": "redact_sample", "run_id": first["summary"]["run_id"],
                                  "sample": redact_sample}, logs)
         per_case = smp["stage_s"] / smp["rows"]
-        rows.append([size, f"redact, real presidio on a {smp['rows']:,}-case sample", smp["rows"],
+        rows.append([size_label, f"redact, real presidio on a {smp['rows']:,}-case sample", smp["rows"],
                      round(smp["stage_s"], 3), _rate(smp["rows"], smp["stage_s"]), smp["rss"]["peak_mb"]])
         upserts = stages["redact"]["processed"]
         est = first["total_s"] - stages["redact"]["seconds"] + upserts * per_case
-        rows.append([size, "first run: whole run, ESTIMATED with redact at the sample rate", selected,
+        rows.append([size_label, "first run: whole run, ESTIMATED with redact at the sample rate", selected,
                      round(est, 1), _rate(selected, est), None])
     for label, res in (("rerun, same window, nothing changed", same),
                        ("rerun, default window (HWM - overlap)", dflt)):
         summ = res["summary"]
-        rows.append([size, f"{label} (processed {summ['processed']}, skipped {summ['skipped_unchanged']})",
+        rows.append([size_label, f"{label} (processed {summ['processed']}, skipped {summ['skipped_unchanged']})",
                      summ["selected"], round(res["total_s"], 3), _rate(summ["selected"], res["total_s"]),
                      res["rss"]["peak_mb"]])
     for name in ("extract", "compose", "changes"):
         n, s = same["summary"]["stages"][name][ROWS_KEY[name]], same["summary"]["stages"][name]["seconds"]
-        rows.append([size, f"rerun, same window: {name}", n, s, _rate(n, s), None])
+        rows.append([size_label, f"rerun, same window: {name}", n, s, _rate(n, s), None])
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cases", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--cases", type=int, nargs="*", default=[10_000, 100_000])
+    parser.add_argument("--replicated", type=int, nargs="*", default=[],
+                        help="also sizes (multiples of 100000) whose staging is the generated 100k copied, "
+                             "every key suffixed: 1M without 17 minutes of generation")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out")
     parser.add_argument("--redact-sample", type=int, nargs="?", const=10_000, default=None,
                         help="for sizes above N (default 10000): pass-through redact in the full run, "
@@ -211,10 +225,13 @@ def main() -> None:
     rows = []
     for size in args.cases:
         rows.extend(measure(size, out, args.redact_sample))
+    for size in args.replicated:
+        rows.extend(measure(size, out, args.redact_sample, replicated=True))
     header = ["size", "stage", "cases", "seconds", "cases/s", "peak RSS MB"]
     table = markdown_table(header, rows)
     text = (f"# Pipeline benchmark\n\nStarted: {before}\n\nFinished: {machine_note()}\n\nCode: {code}\n\n"
             f"Command: `python benchmarks/bench_pipeline.py --cases {' '.join(map(str, args.cases))}"
+            f"{'' if not args.replicated else ' --replicated ' + ' '.join(map(str, args.replicated))}"
             f"{'' if args.redact_sample is None else f' --redact-sample {args.redact_sample}'}`\n\n"
             "Stage seconds are `summary['stages'][name]['seconds']` (they include that stage's lineage writes); "
             "whole-run seconds are wall time around `run_pipeline` (schema check, lock, reconcile included). "

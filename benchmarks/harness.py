@@ -128,6 +128,53 @@ def ensure_staging(out: Path, cases: int, seed: int = 7) -> tuple[Path, float | 
     return folder, time.perf_counter() - started
 
 
+def ensure_replicated_staging(out: Path, cases: int, base: int = 100_000) -> tuple[Path, float | None]:
+    """``cases`` cases of staging made from ``copies`` copies of the generated ``base`` staging, made once.
+
+    Generating 1M cases takes about 17 minutes here; copying the 100k
+    staging ten times takes under a minute. Every key that ties the tables
+    together (each row's ``Id``, its parent reference, and ``CaseNumber``) is
+    suffixed ``-<copy>``, so the pipeline sees ``copies`` times the cases,
+    each with its own children. Text repeats, so Parquet compression is
+    flattered; the joins, checksums, lineage rows and vectors are real.
+    Returns the folder and the seconds it took (None when cached).
+    """
+    import duckdb
+
+    from schemas.staging import TABLES
+
+    if cases % base:
+        raise SystemExit(f"replicated sizes must be multiples of {base}, got {cases}")
+    copies = cases // base
+    folder = out / f"staging-{cases}-replicated"
+    marker = folder / "_replicated.json"
+    if marker.exists() and json.loads(marker.read_text()).get("cases") == cases:
+        return folder, None
+    source, _ = ensure_staging(out, base)
+    started = time.perf_counter()
+    if folder.exists():
+        import shutil
+
+        shutil.rmtree(folder)
+    con = duckdb.connect()
+    con.execute("SET preserve_insertion_order = false")
+    for table, spec in TABLES.items():
+        keys = ["Id", *([spec.parent_column] if spec.parent_column else []), *(["CaseNumber"] if table == "case" else [])]
+        parts = sorted((source / table).rglob("*.parquet"))
+        if not parts:
+            continue
+        (folder / table).mkdir(parents=True)
+        suffixed = ", ".join(f'"{k}" || \'-\' || i AS "{k}"' for k in keys)
+        con.execute(
+            f"COPY (SELECT * REPLACE ({suffixed}) FROM read_parquet($src), range({copies}) r(i)) "
+            f"TO '{folder / table / 'part-00000.parquet'}' (FORMAT parquet, COMPRESSION zstd)",
+            {"src": [str(p) for p in parts]},
+        )
+    con.close()
+    marker.write_text(json.dumps({"cases": cases, "copies": copies, "source": str(source)}) + "\n")
+    return folder, time.perf_counter() - started
+
+
 def machine_note() -> str:
     """CPU count, memory, Python, and the load average (the machine may be shared)."""
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())

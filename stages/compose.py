@@ -281,7 +281,7 @@ def compose_cases(
             con.execute(f"COPY ({sql}) TO '{sql_path(target)}' ({CHECKPOINT_PARQUET})",  # changes scans it
                         {**params, "parts": parts, "part": part})
             batches = (open_parquet(target).iter_batches(batch_size=20_000) if writer is not None
-                       else validate_checkpoint_file(target, schema, batch_size=20_000))
+                       else validate_checkpoint_file(target, schema))
             for batch in batches:
                 if writer is not None:
                     writer.write(batch)
