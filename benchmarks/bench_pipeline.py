@@ -122,11 +122,13 @@ def child_rerun(spec: dict) -> dict:
 
 def child_redact_sample(spec: dict) -> dict:
     """The real redact stage (presidio + render + lineage mark) on the first N upserts."""
+    import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     from flows.lineage_recording import record_redacted
     from flows.run_state import open_work_db
+    from stages.checkpoint import open_parquet
     from stages.redact import redact_cases
 
     blocks = _blocks(spec)
@@ -134,10 +136,15 @@ def child_redact_sample(spec: dict) -> dict:
     work = Path(spec["home"]) / "redact-sample"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    changes = pq.read_table(run_dir / "changes.parquet")
-    sample = changes.filter(pc.equal(changes.column("action"), "upsert")).slice(0, spec["sample"])
-    pq.write_table(sample, work / "changes.parquet")
-    del changes
+    picked, wanted = [], spec["sample"]
+    for batch in open_parquet(run_dir / "changes.parquet").iter_batches(batch_size=10_000):  # not the whole file
+        upserts = batch.filter(pc.equal(batch.column("action"), "upsert"))
+        picked.append(upserts.slice(0, wanted))
+        wanted -= picked[-1].num_rows
+        if wanted <= 0:
+            break
+    pq.write_table(pa.Table.from_batches(picked), work / "changes.parquet")
+    del picked
     con = open_work_db(work, blocks.settings.duckdb_memory_limit)
     try:
         started = time.perf_counter()
