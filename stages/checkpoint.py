@@ -98,7 +98,7 @@ def _check_plain_text(pf: pq.ParquetFile, arrow_schema: pa.Schema, names: list[s
         if all(st is not None and st.has_null_count for st in stats):
             nulls = sum(st.null_count for st in stats)
         else:
-            nulls = pf.read(columns=[col]).column(0).null_count
+            nulls = sum(b.column(0).null_count for b in pf.iter_batches(batch_size=20_000, columns=[col]))
         if nulls:
             raise CheckpointInvalid(where, f"column {col!r} has {nulls} null values")
 
