@@ -180,17 +180,26 @@ def _child_cte(alias: str, table: str, count_col: str, cid: str, order: list[str
                 GROUP BY cid)))"""
 
 
-def _compose_sql() -> str:
+def _compose_sql(partitioned: bool) -> str:
+    """The compose statement; ``partitioned`` adds the filter to one hash partition (``$parts``, ``$part``).
+
+    One partition (the usual window) goes without the filter: it only cost a
+    hash of every row's key, and it made DuckDB estimate each table at a few
+    rows, which sized its join and aggregate tables far too small.
+    """
+    def in_part(key: str) -> str:
+        return f" AND hash({key}) % $parts = $part" if partitioned else ""
+
     ctes = []
     live = "NOT coalesce(IsDeleted, false)"
     for table, (alias, count_col, parent) in _CHILDREN.items():
         task_filter = " AND list_contains($task_types, Type)" if table == "task" else ""
         ctes.append(_child_cte(alias, table, count_col, parent, ["CreatedDate", "Id"], f"read_parquet($p_{table})",
-                               f"{live}{task_filter} AND hash({parent}) % $parts = $part"))
+                               f"{live}{task_filter}{in_part(parent)}"))
     ctes.append(_child_cte(
         "fd", "workorderfeed", "feed_count", "w.CaseId", ["w.CreatedDate", "w.Id", "f.CreatedDate", "f.Id"],
         "read_parquet($p_workorderfeed) f JOIN read_parquet($p_workorder) w ON f.ParentId = w.Id",
-        "NOT coalesce(f.IsDeleted, false) AND NOT coalesce(w.IsDeleted, false) AND hash(w.CaseId) % $parts = $part",
+        f"NOT coalesce(f.IsDeleted, false) AND NOT coalesce(w.IsDeleted, false){in_part('w.CaseId')}",
         row="f.",
     ))
     aliases = [a for a, _, _ in _CHILDREN.values()] + ["fd"]
@@ -226,7 +235,7 @@ def _compose_sql() -> str:
                greatest(c.LastModifiedDate, {lmds}) AS source_last_modified,
                {', '.join(case_cols + child_cols + counts + contexts)}
         FROM read_parquet($p_case) c {joins}
-        WHERE hash(c.Id) % $parts = $part"""
+        WHERE true{in_part('c.Id')}"""
     return f"""
         WITH {', '.join(ctes)}, composed AS ({inner}),
         measured AS (SELECT *, {field_measures_sql()} FROM composed)
@@ -269,7 +278,7 @@ def compose_cases(
     part_dir = out_path.with_name(out_path.name + ".parts")
     shutil.rmtree(part_dir, ignore_errors=True)
     part_dir.mkdir(parents=True)
-    sql = _compose_sql()
+    sql = _compose_sql(partitioned=parts > 1)
     schema = CHECKPOINTS["compose"]
     # one partition (the usual window) is validated (its scalar columns read back) and renamed into place;
     # several are streamed into one file through the checkpoint writer, which validates them
@@ -279,7 +288,7 @@ def compose_cases(
     try:
         for part in range(parts):
             con.execute(f"COPY ({sql}) TO '{sql_path(target)}' ({CHECKPOINT_PARQUET})",  # changes scans it
-                        {**params, "parts": parts, "part": part})
+                        {**params, "parts": parts, "part": part} if parts > 1 else params)
             batches = (open_parquet(target).iter_batches(batch_size=20_000) if writer is not None
                        else validate_checkpoint_file(target, schema))
             for batch in batches:
@@ -290,7 +299,7 @@ def compose_cases(
         if not rows:  # an empty window keeps the full schema
             if writer is not None:
                 writer.abort()
-            result = _empty_checkpoint(con, sql, params, out_path)
+            result = _empty_checkpoint(con, params, out_path)
         elif writer is not None:
             result = writer.close()
         else:
@@ -305,9 +314,9 @@ def compose_cases(
     return ComposeResult(result.path, rows, upserts, rows - upserts)
 
 
-def _empty_checkpoint(con, sql, params, out_path: Path) -> Checkpoint:
+def _empty_checkpoint(con, params, out_path: Path) -> Checkpoint:
     """An empty window still writes a compose checkpoint with the full schema."""
     partial = out_path.with_name(out_path.name + ".partial")
-    con.execute(f"COPY ({sql} LIMIT 0) TO '{sql_path(partial)}' (FORMAT parquet)", {**params, "parts": 1, "part": 0})
+    con.execute(f"COPY ({_compose_sql(partitioned=False)} LIMIT 0) TO '{sql_path(partial)}' (FORMAT parquet)", params)
     partial.replace(out_path)
     return Checkpoint(out_path, 0)
