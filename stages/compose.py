@@ -183,9 +183,10 @@ def _child_cte(alias: str, table: str, count_col: str, cid: str, order: list[str
 def _compose_sql(partitioned: bool) -> str:
     """The compose statement; ``partitioned`` adds the filter to one hash partition (``$parts``, ``$part``).
 
-    One partition (the usual window) goes without the filter: it only cost a
-    hash of every row's key, and it made DuckDB estimate each table at a few
-    rows, which sized its join and aggregate tables far too small.
+    One partition (the usual window) goes without the filter: there it only
+    cost a hash of every row's key (and made DuckDB's plan estimate each table
+    at a few dozen rows). Measured at 100k cases, alternating runs: median
+    5.9 s without it against 6.4 s with it.
     """
     def in_part(key: str) -> str:
         return f" AND hash({key}) % $parts = $part" if partitioned else ""
