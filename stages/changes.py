@@ -89,4 +89,3 @@ def plan_changes(
         skipped_unchanged=counts.get("skip:upsert", 0),
         skipped_deleted=counts.get("skip_deleted:delete", 0),
     )
-

@@ -87,18 +87,25 @@ def validate_checkpoint_file(path: Path, schema: CheckpointSchema, batch_size: i
 
 def _check_plain_text(pf: pq.ParquetFile, arrow_schema: pa.Schema, names: list[str], schema: CheckpointSchema,
                       where: str) -> None:
-    """Plain text columns of a file: text type, and no nulls where required, from the row-group statistics."""
+    """Plain text columns of a file, by ``_check_text_column``; their null counts from the row-group statistics."""
     leaves = {pf.metadata.schema.column(i).path: i for i in range(pf.metadata.num_columns)}
-    for col in names:
-        if not _is_text(arrow_schema.field(col).type):
-            raise CheckpointInvalid(where, f"column {col!r} must be text, found {arrow_schema.field(col).type}")
-        if schema.plain_text_columns[col]:
-            continue
+
+    def null_count(col: str) -> int:
         stats = [pf.metadata.row_group(g).column(leaves[col]).statistics for g in range(pf.metadata.num_row_groups)]
         if all(st is not None and st.has_null_count for st in stats):
-            nulls = sum(st.null_count for st in stats)
-        else:
-            nulls = sum(b.column(0).null_count for b in pf.iter_batches(batch_size=20_000, columns=[col]))
+            return sum(st.null_count for st in stats)
+        return sum(b.column(0).null_count for b in pf.iter_batches(batch_size=20_000, columns=[col]))
+
+    for col in names:
+        _check_text_column(col, arrow_schema.field(col).type, schema.plain_text_columns[col], null_count, where)
+
+
+def _check_text_column(col: str, arrow_type: pa.DataType, nullable: bool, null_count, where: str) -> None:
+    """A plain text column: text, and without nulls unless nullable (``null_count(col)`` asked only then)."""
+    if not _is_text(arrow_type):
+        raise CheckpointInvalid(where, f"column {col!r} must be text, found {arrow_type}")
+    if not nullable:
+        nulls = null_count(col)
         if nulls:
             raise CheckpointInvalid(where, f"column {col!r} has {nulls} null values")
 
@@ -131,11 +138,7 @@ def _check_values(batch: pa.RecordBatch | pa.Table, schema: CheckpointSchema, wh
     if unknown and schema.frame.strict:
         raise CheckpointInvalid(where, f"unexpected columns {unknown}")
     for col in (c for c in scalars if c in plain):
-        column = batch.column(col)
-        if not _is_text(column.type):
-            raise CheckpointInvalid(where, f"column {col!r} must be text, found {column.type}")
-        if not plain[col] and column.null_count:
-            raise CheckpointInvalid(where, f"column {col!r} has {column.null_count} null values")
+        _check_text_column(col, batch.schema.field(col).type, plain[col], lambda c: batch.column(c).null_count, where)
     checked = [c for c in scalars if c not in plain]
     table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
     frame = table.select(checked).to_pandas()

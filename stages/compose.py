@@ -281,7 +281,7 @@ def compose_cases(
     part_dir.mkdir(parents=True)
     sql = _compose_sql(partitioned=parts > 1)
     schema = CHECKPOINTS["compose"]
-    # one partition (the usual window) is validated (its scalar columns read back) and renamed into place;
+    # one partition (the usual window) is validated (the columns with value checks read back) and renamed;
     # several are streamed into one file through the checkpoint writer, which validates them
     writer = CheckpointWriter(out_path, schema) if parts > 1 else None
     rows = upserts = 0

@@ -130,12 +130,11 @@ def load_cases(
             progress.advance(red_t.num_rows)
         # every delete in one call: a store's delete may scan the whole collection once per call
         deletes = [
-            t.filter(pc.equal(t.column("action"), "delete"))
+            batch.filter(pc.equal(batch.column("action"), "delete"))
             for batch in read_checkpoint(changes_path, CHECKPOINTS["changes"], batch_size=read_size,
                                          columns=["case_id", "action", *DELETE_COLUMNS[1:]])
-            for t in [pa.Table.from_batches([batch])]
         ]
-        gone = pa.concat_tables(deletes) if deletes else None
+        gone = pa.Table.from_batches(deletes) if deletes else None
         ids = gone.column("case_id").to_pylist() if gone is not None else []
         if ids:
             if outbox.attempt(lambda: store.delete(ids)) is None:
