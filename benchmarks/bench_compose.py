@@ -33,7 +33,8 @@ import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from harness import child_main, code_note, ensure_staging, machine_note, markdown_table, peak_rss_mb, run_child
+from harness import (child_main, code_note, copy_with_suffixed_keys, ensure_staging, machine_note, markdown_table,
+                     peak_rss_mb, run_child, table_keys)
 
 
 def _settings():
@@ -98,12 +99,6 @@ def child_compose(spec: dict) -> dict:
     return out
 
 
-#: id columns that tie the extract tables together (own Id, then the parent reference)
-_ID_COLUMNS = {"case": ["Id"], "task": ["Id", "WhatId"], "workorder": ["Id", "CaseId"],
-               "casecomment": ["Id", "ParentId"], "emailmessage": ["Id", "ParentId"],
-               "workorderfeed": ["Id", "ParentId"]}
-
-
 def replicate_extract(source: Path, target: Path, copies: int) -> None:
     """``copies`` copies of an extract checkpoint, every id suffixed ``-<copy>``: same shape, more cases.
 
@@ -111,18 +106,14 @@ def replicate_extract(source: Path, target: Path, copies: int) -> None:
     17 minutes here); case text repeats, so compression ratios are flattered,
     but compose's joins and aggregates see ``copies`` times the rows.
     """
-    import duckdb
-
+    from schemas.staging import TABLES
     from stages.sql_text import CHECKPOINT_PARQUET
 
     target.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect()
-    for table, cols in _ID_COLUMNS.items():  # the row groups of a real extract checkpoint
-        repl = ", ".join(f"{c} || '-' || i AS {c}" for c in cols)
-        con.execute(f"COPY (SELECT * REPLACE ({repl}) FROM read_parquet($src), range({copies}) r(i) "
-                    f"ORDER BY {cols[-1]}) TO '{target / (table + '.parquet')}' ({CHECKPOINT_PARQUET})",
-                    {"src": str(source / f"{table}.parquet")})
-    con.close()
+    for table in TABLES:  # in the row groups of a real extract checkpoint, grouped by parent as extract writes them
+        keys = table_keys(table)
+        copy_with_suffixed_keys([source / f"{table}.parquet"], target / f"{table}.parquet", keys, copies,
+                                CHECKPOINT_PARQUET, order_by=f'"{keys[-1]}"')
     (target / "_done").write_text(str(copies))
 
 

@@ -128,6 +128,35 @@ def ensure_staging(out: Path, cases: int, seed: int = 7) -> tuple[Path, float | 
     return folder, time.perf_counter() - started
 
 
+def table_keys(table: str) -> list[str]:
+    """The columns that tie a staging or extract table to the others: its ``Id`` and its parent reference."""
+    from schemas.staging import TABLES
+
+    parent = TABLES[table].parent_column
+    return ["Id", *([parent] if parent else [])]
+
+
+def copy_with_suffixed_keys(sources: list[Path], target: Path, keys: list[str], copies: int, options: str,
+                            order_by: str | None = None) -> None:
+    """``copies`` copies of the rows of ``sources`` in one Parquet file, every ``keys`` column suffixed ``-<copy>``.
+
+    The same rows, text and shape, ``copies`` times over, each copy tied
+    only to itself: how the benchmarks make 1M cases without generating them.
+    ``options`` are DuckDB's ``COPY ... TO`` options.
+    """
+    import duckdb
+
+    suffixed = ", ".join(f'"{k}" || \'-\' || i AS "{k}"' for k in keys)
+    order = f" ORDER BY {order_by}" if order_by else ""
+    con = duckdb.connect()
+    try:
+        con.execute("SET preserve_insertion_order = false")
+        con.execute(f"COPY (SELECT * REPLACE ({suffixed}) FROM read_parquet($src), range({copies}) r(i){order}) "
+                    f"TO '{target}' ({options})", {"src": [str(p) for p in sources]})
+    finally:
+        con.close()
+
+
 def ensure_replicated_staging(out: Path, cases: int, base: int = 100_000) -> tuple[Path, float | None]:
     """``cases`` cases of staging made from ``copies`` copies of the generated ``base`` staging, made once.
 
@@ -139,8 +168,6 @@ def ensure_replicated_staging(out: Path, cases: int, base: int = 100_000) -> tup
     flattered; the joins, checksums, lineage rows and vectors are real.
     Returns the folder and the seconds it took (None when cached).
     """
-    import duckdb
-
     from schemas.staging import TABLES
 
     if cases % base:
@@ -156,21 +183,13 @@ def ensure_replicated_staging(out: Path, cases: int, base: int = 100_000) -> tup
         import shutil
 
         shutil.rmtree(folder)
-    con = duckdb.connect()
-    con.execute("SET preserve_insertion_order = false")
     for table, spec in TABLES.items():
-        keys = ["Id", *([spec.parent_column] if spec.parent_column else []), *(["CaseNumber"] if table == "case" else [])]
         parts = sorted((source / table).rglob("*.parquet"))
-        if not parts:
-            continue
-        (folder / table).mkdir(parents=True)
-        suffixed = ", ".join(f'"{k}" || \'-\' || i AS "{k}"' for k in keys)
-        con.execute(
-            f"COPY (SELECT * REPLACE ({suffixed}) FROM read_parquet($src), range({copies}) r(i)) "
-            f"TO '{folder / table / 'part-00000.parquet'}' (FORMAT parquet, COMPRESSION zstd)",
-            {"src": [str(p) for p in parts]},
-        )
-    con.close()
+        if parts:
+            keys = [*table_keys(table), *(["CaseNumber"] if table == "case" else [])]
+            (folder / table).mkdir(parents=True)
+            copy_with_suffixed_keys(parts, folder / table / "part-00000.parquet", keys, copies,
+                                    "FORMAT parquet, COMPRESSION zstd")
     marker.write_text(json.dumps({"cases": cases, "copies": copies, "source": str(source)}) + "\n")
     return folder, time.perf_counter() - started
 
