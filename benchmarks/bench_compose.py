@@ -107,13 +107,15 @@ def replicate_extract(source: Path, target: Path, copies: int) -> None:
     but compose's joins and aggregates see ``copies`` times the rows.
     """
     from schemas.staging import TABLES
+    from stages.row_order import ROW_ORDER_COPY_OPTION
     from stages.sql_text import CHECKPOINT_PARQUET
 
     target.mkdir(parents=True, exist_ok=True)
-    for table in TABLES:  # in the row groups of a real extract checkpoint, grouped by parent as extract writes them
+    for table in TABLES:  # in the row groups and the row order of a real extract checkpoint (stages.row_order)
         keys = table_keys(table)
         copy_with_suffixed_keys([source / f"{table}.parquet"], target / f"{table}.parquet", keys, copies,
-                                CHECKPOINT_PARQUET, order_by=f'"{keys[-1]}"')
+                                f"{CHECKPOINT_PARQUET}, {ROW_ORDER_COPY_OPTION}",
+                                order_by=f'"{keys[-1]}", CreatedDate, Id')
     (target / "_done").write_text(str(copies))
 
 
@@ -132,14 +134,17 @@ def ensure_extract(size: int, out: Path) -> Path:
 
 
 def _current_layout(extract: Path) -> bool:
-    """False for a cached checkpoint written before extract split tables into row groups: compose
-    would read it on one core, so it is made again."""
+    """False for a cached checkpoint written before extract split tables into row groups (compose would
+    read it on one core) or recorded its row order (compose would sort by a wider key): it is made again."""
     import pyarrow.parquet as pq
 
+    from schemas.staging import TABLES
+    from stages.row_order import rows_in_creation_order
     from stages.sql_text import CHECKPOINT_ROW_GROUP
 
     meta = pq.ParquetFile(extract / "case.parquet").metadata
-    return meta.num_rows <= CHECKPOINT_ROW_GROUP or meta.num_row_groups > 1
+    in_order = all(rows_in_creation_order(extract / f"{t}.parquet") for t in TABLES if t != "case")
+    return in_order and (meta.num_rows <= CHECKPOINT_ROW_GROUP or meta.num_row_groups > 1)
 
 
 def measure(size: int, out: Path, memory_limit: str | None = None, replicated: bool = False, repeat: int = 1) -> dict:

@@ -128,10 +128,17 @@ class ContextVariants:
 
 
 def context_variants(context: Mapping[str, Sequence[str | None] | None]) -> ContextVariants:
-    """Variants of the values in a case's context list columns (``schemas.context``)."""
+    """Variants of the values in a case's context list columns (``schemas.context``).
+
+    Each list is read as a set: compose gathers the values as they come
+    (repeats, any order), and the variants are built from each distinct
+    value in sorted order, so that the matcher, which tries variants of
+    equal weight in the order given, finds the same thing however the
+    lists were ordered.
+    """
     found = ContextVariants()
     for column, values in context.items():
-        for value in dict.fromkeys(v.strip() for v in values or () if v and v.strip()):
+        for value in sorted({v.strip() for v in values or () if v and v.strip()}):
             if column == "context_names":
                 found.sequences += _name_variants(value, found.emails)
             elif column == "context_emails":

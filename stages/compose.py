@@ -15,9 +15,11 @@ the output. A new comment or email therefore changes it; a re-save without
 edits does not.
 
 The PII context values of the case and its children are gathered into
-``context_*`` lists for the PII stage, which drops them: each distinct
-value once, sorted, so that the lists do not depend on the order in which
-DuckDB's parallel joins and aggregates met the rows.
+``context_*`` lists for the PII stage, which drops them. The lists are
+bags: a value may repeat, in no particular order (DuckDB's parallel joins
+and aggregates meet the rows in any order). The PII stage reads them as
+sets (``blocks.pii_context_variants``); making them sorted sets here was a
+twentieth of compose's CPU time at 100k cases.
 
 The cases themselves are written in no particular order. Sorting 100k wide
 rows by ``case_id`` was a quarter of the stage's wall time (a pipeline
@@ -52,14 +54,21 @@ from stages.composite_text import (
     measured_length_sql,
     measured_populated_sql,
 )
+from stages.row_order import MAX_ORDERED_ROWS, rows_in_creation_order
 from stages.sha256_function import SHA256_FUNCTION, register_sha256_hex
-from stages.sql_text import CHECKPOINT_PARQUET, quote_ident, sql_path
+from stages.sql_text import CHECKPOINT_ROW_GROUP, quote_ident, sql_path
 
 __all__ = ["ComposeResult", "compose_cases", "composition_salt"]
 
 _SEP_FIELD, _SEP_ROW, _SEP_TABLE = "chr(31)", "chr(30)", "chr(29)"
 
-#: child table -> (alias, count column, ORDER BY within the case)
+#: ``COPY ... TO`` options of the compose checkpoint: the checkpoints' row groups, compressed with snappy
+#: instead of zstd. It holds all the source text of the window, and zstd cost a sixth of the stage's CPU
+#: time (100k cases: writing took 1.5-1.8 s of CPU with zstd, 1.0-1.1 s with snappy) for a file 1.7 times
+#: smaller (38 MB against 66 MB) that lives only as long as the run's folder.
+_COMPOSE_PARQUET = f"FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE {CHECKPOINT_ROW_GROUP}"
+
+#: child table -> (alias, count column, the column naming its case)
 _CHILDREN = {
     "task": ("tk", "task_count", "WhatId"),
     "workorder": ("wo", "workorder_count", "CaseId"),
@@ -127,13 +136,12 @@ def _context_list(ctx: str, ref: str) -> str:
     """The PII context values one column holds, as a list without blanks.
 
     An e-mail column may list several addresses. Blank values are dropped
-    here, on the row (NULL, which ``list_distinct`` drops later), instead of
-    by a lambda over every case's merged list: that filter was a twentieth of
-    compose's CPU time at 100k cases.
+    here, on the row, instead of by a lambda over every case's merged list:
+    that filter was a twentieth of compose's CPU time at 100k cases.
     """
     if ctx == "context_emails":
         return f"list_filter(string_split_regex(coalesce({ref}, ''), '[;,]\\s*'), lambda x: trim(x) <> '')"
-    return f"[CASE WHEN trim({ref}) <> '' THEN {ref} END]"
+    return f"CASE WHEN trim({ref}) <> '' THEN [{ref}] ELSE []::VARCHAR[] END"
 
 
 def _order_key(columns: list[str]) -> str:
@@ -144,15 +152,16 @@ def _order_key(columns: list[str]) -> str:
     return f"struct_pack({', '.join(members)})"
 
 
-def _child_cte(alias: str, table: str, count_col: str, cid: str, order: list[str], source: str, where: str,
+def _child_cte(alias: str, table: str, count_col: str, cid: str, key: str, source: str, where: str,
                row: str = "") -> str:
     """One row per case of a child table: count, latest change, measures, and aligned lists in row order.
 
     The rows are collected as structs by a plain ``list`` aggregate and put
-    in order afterwards, per case, by ``list_grade_up`` over a small sort key
-    in each struct. An ``ORDER BY`` inside the aggregate gives the same lists
-    but sorts through DuckDB's ordered-aggregate buffers (which copy every
-    struct: 1.4 s of CPU against 0.9 s for the e-mails of 100k cases);
+    in order afterwards, per case, by ``list_grade_up`` over the sort
+    ``key`` in each struct (``_sort_keys``). An ``ORDER BY`` inside the
+    aggregate gives the same lists but sorts through DuckDB's
+    ordered-aggregate buffers (which copy every struct: 1.4 s of CPU against
+    0.9 s for the e-mails of 100k cases);
     sorting the whole structs with ``list_sort`` compares their text and was
     slower still. One list of structs keeps the lists aligned
     (``task_subjects[i]`` and ``task_descriptions[i]`` belong to one task).
@@ -173,15 +182,33 @@ def _child_cte(alias: str, table: str, count_col: str, cid: str, order: list[str
                 SELECT cid, count(*) AS {count_col}, max(lmd) AS lmd, {', '.join(item_measures_sql(table))},
                        list(struct_pack({members})) AS r{''.join(f", flatten(list({ctx})) AS {ctx}" for ctx in contexts)}
                 FROM (
-                    SELECT {cid} AS cid, {row}LastModifiedDate AS lmd, {_order_key(order)} AS k,
+                    SELECT {cid} AS cid, {row}LastModifiedDate AS lmd, {key} AS k,
                            {_signature(table, row)} AS sig,
                            {', '.join(_child_values(table, row) + _context_values(table, row))}
                     FROM {source} WHERE {where})
                 GROUP BY cid)))"""
 
 
-def _compose_sql(partitioned: bool) -> str:
+def _sort_keys(in_file_order: bool) -> tuple[dict[str, str], str, str]:
+    """How child rows are put in ``CreatedDate, Id`` order: (key per direct child table, feed key, scan options).
+
+    Files whose rows already stand in that order within each parent
+    (``stages.row_order``) are sorted by their position in the file, one
+    BIGINT; a feed by its work order's position, then its own. Files in any
+    other order are sorted by a struct of the columns themselves.
+    """
+    if in_file_order:
+        feed = f"w.file_row_number * {MAX_ORDERED_ROWS} + f.file_row_number"
+        return {table: "file_row_number" for table in _CHILDREN}, feed, ", file_row_number = true"
+    feed = _order_key(["w.CreatedDate", "w.Id", "f.CreatedDate", "f.Id"])
+    return {table: _order_key(["CreatedDate", "Id"]) for table in _CHILDREN}, feed, ""
+
+
+def _compose_sql(partitioned: bool, in_file_order: bool) -> str:
     """The compose statement; ``partitioned`` adds the filter to one hash partition (``$parts``, ``$part``).
+
+    ``in_file_order``: every child file keeps its rows in ``CreatedDate, Id``
+    order within each parent (``_sort_keys``).
 
     One partition (the usual window) goes without the filter: there it only
     cost a hash of every row's key (and made DuckDB's plan estimate each table
@@ -193,13 +220,14 @@ def _compose_sql(partitioned: bool) -> str:
 
     ctes = []
     live = "NOT coalesce(IsDeleted, false)"
+    keys, feed_key, scan = _sort_keys(in_file_order)
     for table, (alias, count_col, parent) in _CHILDREN.items():
         task_filter = " AND list_contains($task_types, Type)" if table == "task" else ""
-        ctes.append(_child_cte(alias, table, count_col, parent, ["CreatedDate", "Id"], f"read_parquet($p_{table})",
+        ctes.append(_child_cte(alias, table, count_col, parent, keys[table], f"read_parquet($p_{table}{scan})",
                                f"{live}{task_filter}{in_part(parent)}"))
     ctes.append(_child_cte(
-        "fd", "workorderfeed", "feed_count", "w.CaseId", ["w.CreatedDate", "w.Id", "f.CreatedDate", "f.Id"],
-        "read_parquet($p_workorderfeed) f JOIN read_parquet($p_workorder) w ON f.ParentId = w.Id",
+        "fd", "workorderfeed", "feed_count", "w.CaseId", feed_key,
+        f"read_parquet($p_workorderfeed{scan}) f JOIN read_parquet($p_workorder{scan}) w ON f.ParentId = w.Id",
         f"NOT coalesce(f.IsDeleted, false) AND NOT coalesce(w.IsDeleted, false){in_part('w.CaseId')}",
         row="f.",
     ))
@@ -223,9 +251,7 @@ def _compose_sql(partitioned: bool) -> str:
                 parts.append(_context_list(ctx, ref))
         for table in dict.fromkeys(t for t, _ in sources if t != "case"):
             parts.append(f"{_alias_of(table)}.{ctx}")  # NULL (no such child rows) counts as empty
-        # each value once (list_distinct also drops NULLs, which blanks became), sorted: the same rows
-        # give the same lists whatever order the joins and aggregates met them in
-        contexts.append(f"list_sort(list_distinct(list_concat({', '.join(parts)}))) AS {ctx}")
+        contexts.append(f"list_concat({', '.join(parts)}) AS {ctx}")  # a bag: see the module docstring
     sigs = ", ".join(f"'{a}:' || coalesce({a}.sig, '')" for a in aliases)
     lmds = ", ".join(f"{a}.lmd" for a in aliases)
     joins = " ".join(f"LEFT JOIN {a} ON {a}.cid = c.Id" for a in aliases)
@@ -279,16 +305,17 @@ def compose_cases(
     part_dir = out_path.with_name(out_path.name + ".parts")
     shutil.rmtree(part_dir, ignore_errors=True)
     part_dir.mkdir(parents=True)
-    sql = _compose_sql(partitioned=parts > 1)
+    in_file_order = all(rows_in_creation_order(extract_dir / f"{t}.parquet") for t in TABLES if t != "case")
+    sql = _compose_sql(partitioned=parts > 1, in_file_order=in_file_order)
     schema = CHECKPOINTS["compose"]
     # one partition (the usual window) is validated (the columns with value checks read back) and renamed;
     # several are streamed into one file through the checkpoint writer, which validates them
-    writer = CheckpointWriter(out_path, schema) if parts > 1 else None
+    writer = CheckpointWriter(out_path, schema, compression="snappy") if parts > 1 else None
     rows = upserts = 0
     target = part_dir / "part.parquet"
     try:
         for part in range(parts):
-            con.execute(f"COPY ({sql}) TO '{sql_path(target)}' ({CHECKPOINT_PARQUET})",  # changes scans it
+            con.execute(f"COPY ({sql}) TO '{sql_path(target)}' ({_COMPOSE_PARQUET})",  # changes scans it
                         {**params, "parts": parts, "part": part} if parts > 1 else params)
             batches = (open_parquet(target).iter_batches(batch_size=20_000) if writer is not None
                        else validate_checkpoint_file(target, schema))
@@ -318,6 +345,7 @@ def compose_cases(
 def _empty_checkpoint(con, params, out_path: Path) -> Checkpoint:
     """An empty window still writes a compose checkpoint with the full schema."""
     partial = out_path.with_name(out_path.name + ".partial")
-    con.execute(f"COPY ({_compose_sql(partitioned=False)} LIMIT 0) TO '{sql_path(partial)}' (FORMAT parquet)", params)
+    sql = _compose_sql(partitioned=False, in_file_order=False)
+    con.execute(f"COPY ({sql} LIMIT 0) TO '{sql_path(partial)}' (FORMAT parquet)", params)
     partial.replace(out_path)
     return Checkpoint(out_path, 0)

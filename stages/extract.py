@@ -36,6 +36,7 @@ from schemas.staging import CHILD_TABLES, TABLES, TableSpec
 from stages.checkpoint import read_checkpoint
 from stages.errors import MissingColumn
 from stages.fingerprint import skip_unchanged
+from stages.row_order import ROW_ORDER_COPY_OPTION
 from stages.sql_text import CASE_CHILD_PARENTS, CHECKPOINT_PARQUET, quote_ident, sql_path
 
 __all__ = ["ExtractResult", "extract_window", "register_checked_views", "count_orphans"]
@@ -282,7 +283,8 @@ def extract_window(
         con.execute(
             f"COPY (SELECT {cols} FROM x_{table} WHERE _problem IS NULL "
             f"AND _case_id NOT IN (SELECT case_id FROM bad_cases) ORDER BY _case_id, CreatedDate, Id) "
-            f"TO '{sql_path(partial)}' ({CHECKPOINT_PARQUET})"  # row groups: see CHECKPOINT_ROW_GROUP
+            # row groups: see CHECKPOINT_ROW_GROUP; the order, recorded in the file, spares compose a sort key
+            f"TO '{sql_path(partial)}' ({CHECKPOINT_PARQUET}, {ROW_ORDER_COPY_OPTION})"
         )
         schema = extract_schema(table)
         rows[table] = sum(b.num_rows for b in read_checkpoint(partial, schema, batch_size=50_000))

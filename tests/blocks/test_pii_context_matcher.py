@@ -99,3 +99,20 @@ def test_accents_and_names_spelled_by_a_context_address():
     """A context address 'amelie.dubois@...' removes 'Dubois Amélie' and 'AMELIE' (accents ignored)."""
     hits = found({"emails": ["amelie.dubois@cabinet-lumiere.fr"]}, "Le 4 nov., Dubois Amélie a écrit; AMELIE")
     assert hits == ["Dubois Amélie", "AMELIE"]
+
+
+def test_context_lists_are_read_as_sets():
+    """Order and repeats in a context list change nothing: compose gathers values in no particular order.
+
+    'J. Smith' and 'Smith' are variants of both values; which key they get
+    must not depend on which value came first.
+    """
+    text = "J. Smith called; Smith will call back. John Smith and Jane Smith cc'd."
+
+    def findings(names):
+        return [(f.start, f.end, f.entity, f.key) for f in ContextMatcher.from_context({"context_names": names}).find(text)]
+
+    expected = findings(["Jane Smith", "John Smith"])
+    assert findings(["John Smith", "Jane Smith"]) == expected
+    assert findings(["John Smith", " Jane Smith", "John Smith", None, ""]) == expected
+    assert {key for _, _, _, key in expected} == {"PERSON:jane smith", "PERSON:john smith"}

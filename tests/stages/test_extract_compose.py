@@ -15,6 +15,7 @@ from schemas.staging import TABLES
 from stages.compose import compose_cases
 from stages.errors import MissingColumn
 from stages.extract import extract_window
+from stages.row_order import rows_in_creation_order
 from tests.staging_builder import BASE_TIME, StagingBuilder
 
 ALL = DateWindow(start=datetime(2000, 1, 1), end=datetime(2030, 1, 1))
@@ -31,15 +32,30 @@ def _register(con, folder, tables=None):
     return present
 
 
-def _run(tmp_path, builder, window=ALL, overrides=None, max_chars=24_000):
+def _run(tmp_path, builder, window=ALL, overrides=None, max_chars=24_000, reorder_extract=False):
     folder = builder.write(tmp_path / "stg", overrides=overrides)
     con = duckdb.connect()
     present = _register(con, folder)
     ext = extract_window(con, present, window, tmp_path / "run" / "extract")
+    if reorder_extract:
+        _rewrite_in_reverse_without_order_promise(ext.directory)
     comp = compose_cases(con, tmp_path / "run" / "extract", tmp_path / "run" / "compose.parquet",
                          task_types=TASK_TYPES, max_text_chars=max_chars)
     rows = {r["case_id"]: r for r in pq.read_table(comp.path).to_pylist()}
     return ext, comp, rows
+
+
+def _rewrite_in_reverse_without_order_promise(extract_dir):
+    """Child files as other code might write them: rows in another order, no promise about it."""
+    for table in TABLES:
+        path = extract_dir / f"{table}.parquet"
+        if table == "case" or not path.exists():
+            continue
+        assert rows_in_creation_order(path)  # what extract writes
+        rows = pq.read_table(path)
+        reverse = pa.array(range(rows.num_rows - 1, -1, -1), pa.int64())
+        pq.write_table(rows.take(reverse).replace_schema_metadata(None), path)
+        assert not rows_in_creation_order(path)
 
 
 def _basic() -> StagingBuilder:
@@ -213,8 +229,12 @@ def test_context_values_gathered(tmp_path):
     assert "1 Main St" in r["context_addresses"]
 
 
-def test_context_lists_are_sorted_and_distinct(tmp_path):
-    """Context lists hold each value once, sorted, wherever it came from: the same rows give the same lists."""
+def test_context_lists_hold_every_value_without_blanks(tmp_path):
+    """Context lists hold every value of the case and its children, blanks dropped; a repeated value repeats.
+
+    They are bags in no particular order: the PII stage reads them as sets
+    (``tests/blocks`` checks that order and repeats change nothing there).
+    """
     b = StagingBuilder()
     b.case("500A", SuppliedName="Zoe Zimmer", ContactName="Mia Moor", SuppliedEmail="zoe@x.com")
     b.workorder("500A", ContactName="Bea Berg", Street="9 Side St", City="Austin")
@@ -225,18 +245,16 @@ def test_context_lists_are_sorted_and_distinct(tmp_path):
            ContactPhone="")
     _, _, rows = _run(tmp_path, b)
     r = rows["500A"]
-    assert r["context_names"] == ["Adam Abel", "Bea Berg", "Mia Moor", "Zoe Zimmer"]
-    assert r["context_emails"] == sorted(set(r["context_emails"])) and {"bea@x.com", "mia@x.com"} <= set(r["context_emails"])
-    assert all(v.strip() for v in r["context_emails"])
-    assert r["context_addresses"] == ["9 Side St", "Austin"]
+    assert sorted(r["context_names"]) == ["Adam Abel", "Bea Berg", "Mia Moor", "Mia Moor", "Zoe Zimmer"]
+    assert {"zoe@x.com", "adam@x.com", "bea@x.com", "mia@x.com"} <= set(r["context_emails"])
+    assert r["context_emails"].count("zoe@x.com") == 2
+    assert all(v is not None and v.strip() for name in ("context_names", "context_emails") for v in r[name])
+    assert sorted(r["context_addresses"]) == ["9 Side St", "Austin"]
     assert (rows["500B"]["context_names"], rows["500B"]["context_emails"], rows["500B"]["context_phones"]) == ([], [], [])
 
 
-def test_children_order_by_created_date_then_id_with_missing_dates_last(tmp_path):
-    """Rows created at the same time come in Id order; rows without CreatedDate come last, by Id.
-
-    Feeds follow their work order's (CreatedDate, Id), then their own.
-    """
+def _ordering_cases() -> StagingBuilder:
+    """Child rows whose order needs CreatedDate, then Id, with missing dates last, written out of order."""
     b = StagingBuilder()
     b.case("500A")
     t = BASE_TIME + timedelta(days=3)
@@ -250,10 +268,39 @@ def test_children_order_by_created_date_then_id_with_missing_dates_last(tmp_path
     b.feed(late["Id"], Body="late wo, early feed", CreatedDate=t - timedelta(days=5))
     b.feed(early["Id"], Body="early wo, undated feed", CreatedDate=None)
     b.feed(early["Id"], Body="early wo, dated feed", CreatedDate=t)
-    _, _, rows = _run(tmp_path, b)
+    return b
+
+
+@pytest.mark.parametrize("reorder_extract", [False, True], ids=["extract-order", "any-order"])
+def test_children_order_by_created_date_then_id_with_missing_dates_last(tmp_path, reorder_extract):
+    """Rows created at the same time come in Id order; rows without CreatedDate come last, by Id.
+
+    Feeds follow their work order's (CreatedDate, Id), then their own. The
+    same whether compose sorts by position in extract's ordered files or,
+    for files in any other order, by the columns themselves.
+    """
+    _, _, rows = _run(tmp_path, _ordering_cases(), reorder_extract=reorder_extract)
     r = rows["500A"]
     assert r["comment_bodies"] == ["earliest", "same time 1", "same time 2", "undated 1", "undated 2"]
     assert r["feed_bodies"] == ["early wo, dated feed", "early wo, undated feed", "late wo, early feed"]
+
+
+def test_compose_is_the_same_from_child_files_in_any_order(tmp_path):
+    """Checksums, lists and counts do not depend on which sort key compose used (context lists are bags)."""
+    b = _ordering_cases()
+    for i in range(3):
+        b.case(f"50{i}X", SuppliedName=f"Name {i}")
+        b.comment(f"50{i}X", f"comment {i}", CreatedDate=BASE_TIME + timedelta(days=i))
+        b.comment(f"50{i}X", f"older comment {i}", CreatedDate=BASE_TIME - timedelta(days=i))
+        b.email(f"50{i}X", FromName="Ann Lee", TextBody=f"mail {i}")
+    _, _, ordered = _run(tmp_path / "a", b)
+    _, _, reordered = _run(tmp_path / "b", b, reorder_extract=True)
+
+    def comparable(rows):
+        return {cid: {k: sorted(v) if k.startswith("context_") else v for k, v in row.items()} for cid, row in rows.items()}
+
+    assert comparable(reordered) == comparable(ordered)
+    assert len(ordered) == 4
 
 
 def test_extract_writes_row_groups_compose_can_share_out(tmp_path):
