@@ -86,6 +86,7 @@ _STREET_WORDS: tuple[frozenset[str], ...] = tuple(
 WORD = re.compile(r"[^\W_]+")
 _EMAIL_IN_VALUE = re.compile(r"[^\s<>;,()\"'\[\]]+@[^\s<>;,()\"'\[\]]+")
 _EXTENSION = re.compile(r"(?i)\s*(?:ext\.?|extension|x|#)\s*\d{1,6}\s*$")
+_ADDRESS_LIST_SEPARATOR = re.compile(r"[;,]\s*")  # between the addresses an e-mail column lists
 _PHONE_LIST_SEPARATOR = re.compile(r"[;,|]|\s/\s|\s+or\s+", re.IGNORECASE)
 _MIN_PHONE_DIGITS = 5
 
@@ -134,10 +135,13 @@ def context_variants(context: Mapping[str, Sequence[str | None] | None]) -> Cont
     (repeats, any order), and the variants are built from each distinct
     value in sorted order, so that the matcher, which tries variants of
     equal weight in the order given, finds the same thing however the
-    lists were ordered.
+    lists were ordered. An e-mail value may list several addresses
+    (``To: a@x.com; John Smith <j@y.com>``): each is one value.
     """
     found = ContextVariants()
     for column, values in context.items():
+        if column == "context_emails":
+            values = [part for v in values or () if v for part in _ADDRESS_LIST_SEPARATOR.split(v)]
         for value in sorted({v.strip() for v in values or () if v and v.strip()}):
             if column == "context_names":
                 found.sequences += _name_variants(value, found.emails)

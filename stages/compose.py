@@ -127,20 +127,21 @@ def _context_values(table: str, alias: str = "") -> list[str]:
         cols = [c for t, c in sources if t == table]
         if not cols:
             continue
-        values = [_context_list(ctx, f"{alias}{quote_ident(c)}") for c in cols]
+        values = [_context_list(f"{alias}{quote_ident(c)}") for c in cols]
         out.append(f"list_concat({', '.join(values)}) AS {ctx}")
     return out
 
 
-def _context_list(ctx: str, ref: str) -> str:
-    """The PII context values one column holds, as a list without blanks.
+def _context_list(ref: str) -> str:
+    """The PII context value of one column, as a list: empty when the value is blank.
 
-    An e-mail column may list several addresses. Blank values are dropped
-    here, on the row, instead of by a lambda over every case's merged list:
-    that filter was a twentieth of compose's CPU time at 100k cases.
+    Values go to the PII stage as the columns hold them: an e-mail column
+    listing several addresses is split there (``blocks.pii_context_variants``),
+    not here, where splitting every e-mail row's three address columns by a
+    regular expression cost a thirtieth of compose's CPU time at 100k cases.
+    Blanks are dropped on the row instead of by a lambda over every case's
+    merged list (a twentieth).
     """
-    if ctx == "context_emails":
-        return f"list_filter(string_split_regex(coalesce({ref}, ''), '[;,]\\s*'), lambda x: trim(x) <> '')"
     return f"CASE WHEN trim({ref}) <> '' THEN [{ref}] ELSE []::VARCHAR[] END"
 
 
@@ -165,7 +166,7 @@ def _child_cte(alias: str, table: str, count_col: str, cid: str, key: str, sourc
     sorting the whole structs with ``list_sort`` compares their text and was
     slower still. One list of structs keeps the lists aligned
     (``task_subjects[i]`` and ``task_descriptions[i]`` belong to one task).
-    The PII context values need no order (compose makes them a sorted set)
+    The PII context values need no order (the PII stage reads them as sets)
     and are gathered by a separate, flat ``list``: nested in the structs,
     they made every struct copy deeper.
     """
@@ -248,7 +249,7 @@ def _compose_sql(partitioned: bool, in_file_order: bool) -> str:
         for table, col in sources:
             if table == "case":
                 ref = f"c.{quote_ident(col)}"
-                parts.append(_context_list(ctx, ref))
+                parts.append(_context_list(ref))
         for table in dict.fromkeys(t for t, _ in sources if t != "case"):
             parts.append(f"{_alias_of(table)}.{ctx}")  # NULL (no such child rows) counts as empty
         contexts.append(f"list_concat({', '.join(parts)}) AS {ctx}")  # a bag: see the module docstring

@@ -27,6 +27,13 @@ def test_email_value_with_display_name_and_several_addresses():
     assert {"John Smith", "jane@acme.com", "john@acme.com"} <= hits
 
 
+def test_email_value_listing_several_display_names():
+    """Each address of a list is a value of its own: two display names are two people, not one."""
+    text = "Jane Roe wrote to John Smith"
+    hits = found({"emails": ["John Smith <john@acme.com>, Jane Roe <jane@acme.com>;"]}, text)
+    assert hits == ["Jane Roe", "John Smith"]
+
+
 def test_phone_extension_is_ignored():
     """A stored extension does not stop the number from matching."""
     assert found({"phones": ["+1 415 555 0134 ext. 12"]}, "call (415) 555-0134") == ["(415) 555-0134"]
@@ -116,3 +123,8 @@ def test_context_lists_are_read_as_sets():
     assert findings(["John Smith", "Jane Smith"]) == expected
     assert findings(["John Smith", " Jane Smith", "John Smith", None, ""]) == expected
     assert {key for _, _, _, key in expected} == {"PERSON:jane smith", "PERSON:john smith"}
+
+
+def test_email_list_of_separators_only_is_no_value():
+    """A column holding only separators gives nothing to look for."""
+    assert ContextMatcher.from_context({"context_emails": [" ; ", ", ,", ";"]}).is_empty
