@@ -151,7 +151,7 @@ def copy_with_suffixed_keys(sources: list[Path], target: Path, keys: list[str], 
     con = duckdb.connect()
     try:
         con.execute("SET preserve_insertion_order = false")
-        con.execute(f"COPY (SELECT * REPLACE ({suffixed}) FROM read_parquet($src), range({copies}) r(i){order}) "
+        con.execute(f"COPY (SELECT t.* REPLACE ({suffixed}) FROM read_parquet($src) t, range({copies}) r(i){order}) "
                     f"TO '{target}' ({options})", {"src": [str(p) for p in sources]})
     finally:
         con.close()
