@@ -102,8 +102,12 @@ class _Collect(logging.Handler):
 
 
 def _secrets(compose: pa.Table, choked: dict) -> list[str]:
-    """Every context value of every case (4+ characters) and the corrupt row's values, case-folded."""
+    """Every context value of every case (4+ characters) and the corrupt row's values, case-folded.
+
+    An e-mail column's value may list several addresses: each is a value.
+    """
     values = {v for name in CONTEXT_COLUMNS for vs in compose.column(name).to_pylist() for v in (vs or []) if v}
+    values = {part for v in values for part in re.split(r"[;,]\s*", v)}
     values |= {choked["ContactName"], choked["ContactEmail"], choked["ContactPhone"], CORRUPT_SSN}
     return sorted({v.strip().casefold() for v in values if v and len(v.strip()) >= 4})
 
