@@ -282,7 +282,7 @@ def extract_window(
         partial = target.with_name(target.name + ".partial")
         con.execute(
             f"COPY (SELECT {cols} FROM x_{table} WHERE _problem IS NULL "
-            f"AND _case_id NOT IN (SELECT case_id FROM bad_cases) ORDER BY _case_id, CreatedDate, Id) "
+            f"AND _case_id NOT IN (SELECT case_id FROM bad_cases) ORDER BY _case_id, CreatedDate NULLS LAST, Id NULLS LAST) "
             # row groups: see CHECKPOINT_ROW_GROUP; the order, recorded in the file, spares compose a sort key
             f"TO '{sql_path(partial)}' ({CHECKPOINT_PARQUET}, {ROW_ORDER_COPY_OPTION})"
         )
