@@ -28,8 +28,8 @@ _KEY, _VALUE = b"pipeline.row_order", b"CreatedDate,Id within parent"
 #: a ``COPY ... TO`` option that records the promise in the file (the statement must keep it)
 ROW_ORDER_COPY_OPTION = f"KV_METADATA {{'{_KEY.decode()}': '{_VALUE.decode()}'}}"
 
-#: rows a file may hold for its positions to combine into one BIGINT key (parent position * 2**32 + position)
-MAX_ORDERED_ROWS = 2**32
+#: rows a file may hold for two positions to combine into one BIGINT key (parent position * 2**31 + position)
+MAX_ORDERED_ROWS = 2**31
 
 
 def rows_in_creation_order(path: Path) -> bool:
