@@ -151,13 +151,11 @@ def _current_layout(extract: Path) -> bool:
     read it on one core) or recorded its row order (compose would sort by a wider key): it is made again."""
     import pyarrow.parquet as pq
 
-    from schemas.staging import TABLES
-    from stages.row_order import rows_in_creation_order
+    from stages.row_order import children_in_creation_order
     from stages.sql_text import CHECKPOINT_ROW_GROUP
 
     meta = pq.ParquetFile(extract / "case.parquet").metadata
-    in_order = all(rows_in_creation_order(extract / f"{t}.parquet") for t in TABLES if t != "case")
-    return in_order and (meta.num_rows <= CHECKPOINT_ROW_GROUP or meta.num_row_groups > 1)
+    return children_in_creation_order(extract) and (meta.num_rows <= CHECKPOINT_ROW_GROUP or meta.num_row_groups > 1)
 
 
 def measure(size: int, out: Path, memory_limit: str | None = None, replicated: bool = False, repeat: int = 1) -> dict:

@@ -54,7 +54,7 @@ from stages.composite_text import (
     measured_length_sql,
     measured_populated_sql,
 )
-from stages.row_order import MAX_ORDERED_ROWS, rows_in_creation_order
+from stages.row_order import MAX_ORDERED_ROWS, children_in_creation_order
 from stages.sha256_function import SHA256_FUNCTION, register_sha256_hex
 from stages.sql_text import CHECKPOINT_ROW_GROUP, quote_ident, sql_path
 
@@ -190,8 +190,8 @@ def _child_cte(alias: str, table: str, count_col: str, cid: str, key: str, sourc
                 GROUP BY cid)))"""
 
 
-def _sort_keys(in_file_order: bool) -> tuple[dict[str, str], str, str]:
-    """How child rows are put in ``CreatedDate, Id`` order: (key per direct child table, feed key, scan options).
+def _sort_keys(in_file_order: bool) -> tuple[str, str, str]:
+    """How child rows are put in ``CreatedDate, Id`` order: (key of a direct child, key of a feed, scan options).
 
     Files whose rows already stand in that order within each parent
     (``stages.row_order``) are sorted by their position in the file, one
@@ -200,9 +200,8 @@ def _sort_keys(in_file_order: bool) -> tuple[dict[str, str], str, str]:
     """
     if in_file_order:
         feed = f"w.file_row_number * {MAX_ORDERED_ROWS} + f.file_row_number"
-        return {table: "file_row_number" for table in _CHILDREN}, feed, ", file_row_number = true"
-    feed = _order_key(["w.CreatedDate", "w.Id", "f.CreatedDate", "f.Id"])
-    return {table: _order_key(["CreatedDate", "Id"]) for table in _CHILDREN}, feed, ""
+        return "file_row_number", feed, ", file_row_number = true"
+    return _order_key(["CreatedDate", "Id"]), _order_key(["w.CreatedDate", "w.Id", "f.CreatedDate", "f.Id"]), ""
 
 
 def _compose_sql(partitioned: bool, in_file_order: bool) -> str:
@@ -221,10 +220,10 @@ def _compose_sql(partitioned: bool, in_file_order: bool) -> str:
 
     ctes = []
     live = "NOT coalesce(IsDeleted, false)"
-    keys, feed_key, scan = _sort_keys(in_file_order)
+    child_key, feed_key, scan = _sort_keys(in_file_order)
     for table, (alias, count_col, parent) in _CHILDREN.items():
         task_filter = " AND list_contains($task_types, Type)" if table == "task" else ""
-        ctes.append(_child_cte(alias, table, count_col, parent, keys[table], f"read_parquet($p_{table}{scan})",
+        ctes.append(_child_cte(alias, table, count_col, parent, child_key, f"read_parquet($p_{table}{scan})",
                                f"{live}{task_filter}{in_part(parent)}"))
     ctes.append(_child_cte(
         "fd", "workorderfeed", "feed_count", "w.CaseId", feed_key,
@@ -306,8 +305,7 @@ def compose_cases(
     part_dir = out_path.with_name(out_path.name + ".parts")
     shutil.rmtree(part_dir, ignore_errors=True)
     part_dir.mkdir(parents=True)
-    in_file_order = all(rows_in_creation_order(extract_dir / f"{t}.parquet") for t in TABLES if t != "case")
-    sql = _compose_sql(partitioned=parts > 1, in_file_order=in_file_order)
+    sql = _compose_sql(partitioned=parts > 1, in_file_order=children_in_creation_order(extract_dir))
     schema = CHECKPOINTS["compose"]
     # one partition (the usual window) is validated (the columns with value checks read back) and renamed;
     # several are streamed into one file through the checkpoint writer, which validates them

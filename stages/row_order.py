@@ -21,7 +21,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-__all__ = ["ROW_ORDER_COPY_OPTION", "MAX_ORDERED_ROWS", "rows_in_creation_order"]
+from schemas.staging import CHILD_TABLES
+
+__all__ = ["ROW_ORDER_COPY_OPTION", "MAX_ORDERED_ROWS", "rows_in_creation_order", "children_in_creation_order"]
 
 _KEY, _VALUE = b"pipeline.row_order", b"CreatedDate,Id within parent"
 
@@ -36,3 +38,8 @@ def rows_in_creation_order(path: Path) -> bool:
     """True when ``path`` says its rows stand in ``CreatedDate, Id`` order within each parent."""
     meta = pq.ParquetFile(path).metadata
     return meta.num_rows < MAX_ORDERED_ROWS and (meta.metadata or {}).get(_KEY) == _VALUE
+
+
+def children_in_creation_order(extract_dir: Path) -> bool:
+    """True when every child table's file in an extract checkpoint folder makes the promise."""
+    return all(rows_in_creation_order(Path(extract_dir) / f"{table}.parquet") for table in CHILD_TABLES)
